@@ -1,0 +1,371 @@
+"""The search space of fine-tuning hyperparameters, and configuration <-> vector encoding.
+
+A configuration is a plain ``dict`` of Python scalars (``str``, ``int``, ``float``) holding only
+the hyperparameters that are active for it. Every value that leaves this module is a plain
+Python type: ConfigSpace hands out ``numpy.str_`` / ``numpy.float64``, which break JSON and
+hpbandster's Pyro transport (see DESIGN.md, section 2).
+
+Example::
+
+    >>> from hyperstar.space import default_space, sample_configurations, encode
+    >>> space = default_space()
+    >>> configs = sample_configurations(space, n=8, seed=0)
+    >>> encode(configs).shape[0]
+    8
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ConfigSpace import (
+    CategoricalHyperparameter,
+    Configuration,
+    ConfigurationSpace,
+    EqualsCondition,
+    InCondition,
+    OrdinalHyperparameter,
+    UniformFloatHyperparameter,
+)
+from ConfigSpace.util import deactivate_inactive_hyperparameters
+
+from .exceptions import ConfigurationError, InvalidInputError
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "TRAIN_MODES",
+    "default_space",
+    "default_configuration",
+    "sample_configurations",
+    "validate_configuration",
+    "complete_configuration",
+    "effective_learning_rate",
+    "encode",
+    "feature_names",
+    "config_to_json",
+    "config_from_json",
+    "config_key",
+    "plain",
+]
+
+TRAIN_MODES = ("full", "last_block", "linear_probe", "bitfit")
+
+#: The common-practice fine-tuning default (SGD lr 0.01, momentum 0.9, weight decay 1e-4,
+#: cosine schedule, whole network trained, light augmentation).
+DEFAULT_CONFIG: dict[str, Any] = {
+    "optimizer": "sgd",
+    "lr": 0.01,
+    "momentum": 0.9,
+    "use_weight_decay": "yes",
+    "weight_decay": 1e-4,
+    "batch_size": 64,
+    "lr_schedule": "cosine",
+    "warmup": "none",
+    "train_mode": "full",
+    "use_l2sp": "no",
+    "label_smoothing": 0.0,
+    "augment": 0.25,
+    "hflip": "yes",
+}
+
+
+def default_space(seed: int | None = None) -> ConfigurationSpace:
+    """The default space of fine-tuning hyperparameters.
+
+    =================  ==========================================================
+    optimizer          ``sgd`` (with momentum) or ``adamw``
+    lr                 learning rate, log-uniform in [1e-5, 10] (wide on purpose: the
+                       meta-data must show where fine-tuning diverges)
+    momentum           SGD momentum in [0, 0.99] (inactive for AdamW)
+    use_weight_decay   ``yes``/``no``; ``no`` is a weight decay of exactly zero
+    weight_decay       log-uniform in [1e-6, 1e-2] (active when use_weight_decay=yes)
+    batch_size         16, 32, 64 or 128
+    lr_schedule        ``constant``, ``cosine`` or ``step`` (x0.1 at 50% and 75% of the horizon)
+    warmup             ``none`` or ``linear`` (linear warm-up over 10% of the horizon)
+    train_mode         ``full``, ``last_block``, ``linear_probe`` (head only), ``bitfit``
+                       (bias terms plus head)
+    use_l2sp           pull towards the pre-trained weights (L2-SP), for full / last_block
+    l2sp_strength      log-uniform in [1e-5, 1e-1] (active when use_l2sp=yes)
+    label_smoothing    uniform in [0, 0.3]
+    augment            augmentation strength in [0, 1] (random translation, colour jitter)
+    hflip              ``yes``/``no``: random horizontal flips
+    =================  ==========================================================
+    """
+    cs = ConfigurationSpace(name="hyperstar-finetune", seed=seed)
+    d = DEFAULT_CONFIG
+    optimizer = CategoricalHyperparameter("optimizer", ["sgd", "adamw"], default_value=d["optimizer"])
+    lr = UniformFloatHyperparameter("lr", 1e-5, 10.0, log=True, default_value=d["lr"])
+    momentum = UniformFloatHyperparameter("momentum", 0.0, 0.99, default_value=d["momentum"])
+    use_wd = CategoricalHyperparameter("use_weight_decay", ["yes", "no"], default_value=d["use_weight_decay"])
+    wd = UniformFloatHyperparameter("weight_decay", 1e-6, 1e-2, log=True, default_value=d["weight_decay"])
+    batch = OrdinalHyperparameter("batch_size", [16, 32, 64, 128], default_value=d["batch_size"])
+    schedule = CategoricalHyperparameter(
+        "lr_schedule", ["constant", "cosine", "step"], default_value=d["lr_schedule"]
+    )
+    warmup = CategoricalHyperparameter("warmup", ["none", "linear"], default_value=d["warmup"])
+    train_mode = CategoricalHyperparameter("train_mode", list(TRAIN_MODES), default_value=d["train_mode"])
+    use_l2sp = CategoricalHyperparameter("use_l2sp", ["yes", "no"], default_value=d["use_l2sp"])
+    l2sp = UniformFloatHyperparameter("l2sp_strength", 1e-5, 1e-1, log=True, default_value=1e-3)
+    smoothing = UniformFloatHyperparameter("label_smoothing", 0.0, 0.3, default_value=d["label_smoothing"])
+    augment = UniformFloatHyperparameter("augment", 0.0, 1.0, default_value=d["augment"])
+    hflip = CategoricalHyperparameter("hflip", ["yes", "no"], default_value=d["hflip"])
+    cs.add(
+        [optimizer, lr, momentum, use_wd, wd, batch, schedule, warmup, train_mode, use_l2sp, l2sp,
+         smoothing, augment, hflip]
+    )
+    cs.add(
+        [
+            EqualsCondition(momentum, optimizer, "sgd"),
+            EqualsCondition(wd, use_wd, "yes"),
+            InCondition(use_l2sp, train_mode, ["full", "last_block"]),
+            EqualsCondition(l2sp, use_l2sp, "yes"),
+        ]
+    )
+    return cs
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python scalar (numpy scalars and 0-d arrays converted)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.str_,)):
+        return str(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return plain(value.item())
+    return value
+
+
+def _plain_dict(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): plain(v) for k, v in values.items()}
+
+
+def default_configuration(space: ConfigurationSpace | None = None) -> dict[str, Any]:
+    """The space's default configuration, as a plain dict (the common-practice default)."""
+    space = space or default_space()
+    return _plain_dict(dict(space.get_default_configuration()))
+
+
+def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace | None = None) -> dict[str, Any]:
+    """Check ``config`` against ``space`` and return it as a plain dict of its active values.
+
+    Inactive hyperparameters that are given are dropped (e.g. ``momentum`` for AdamW).
+    Raises :class:`ConfigurationError` naming the offending hyperparameter and the legal range.
+    """
+    space = space or default_space()
+    if not isinstance(config, Mapping):
+        raise ConfigurationError(
+            f"A configuration must be a mapping of hyperparameter names to values. Got {type(config).__name__}."
+        )
+    names = set(space.keys())
+    unknown = sorted(set(config) - names)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown hyperparameter(s) {', '.join(map(repr, unknown))} in the configuration. "
+            f"Known: {', '.join(sorted(names))}."
+        )
+    values: dict[str, Any] = {}
+    for name, value in config.items():
+        hp = space[name]
+        value = plain(value)
+        if isinstance(hp, UniformFloatHyperparameter):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigurationError(
+                    f"Hyperparameter '{name}' must be a number in [{hp.lower:g}, {hp.upper:g}]. Got {value!r}."
+                )
+            value = float(value)
+            if not hp.lower <= value <= hp.upper:
+                raise ConfigurationError(
+                    f"Hyperparameter '{name}' must be in [{hp.lower:g}, {hp.upper:g}]"
+                    f"{' (log scale)' if hp.log else ''}. Got {value:g}."
+                )
+        else:
+            legal = list(hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence)
+            legal = [plain(x) for x in legal]
+            if isinstance(hp, OrdinalHyperparameter) and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if value not in legal:
+                raise ConfigurationError(
+                    f"Hyperparameter '{name}' must be one of {legal}. Got {value!r}."
+                )
+        values[name] = value
+    # Fill what is missing with the defaults, then drop what the conditions make inactive.
+    full = default_configuration(space)
+    for name in space.keys():
+        if name not in full:
+            full[name] = plain(space[name].default_value)
+    full.update(values)
+    try:
+        conf = deactivate_inactive_hyperparameters(full, space)
+    except Exception as exc:  # ConfigSpace raises several types; one message for all
+        raise ConfigurationError(f"The configuration is not valid in the search space: {exc}") from None
+    return _plain_dict(dict(conf))
+
+
+def complete_configuration(config: Mapping[str, Any], space: ConfigurationSpace | None = None) -> dict[str, Any]:
+    """Alias of :func:`validate_configuration`: missing values take the defaults."""
+    return validate_configuration(config, space)
+
+
+def sample_configurations(
+    space: ConfigurationSpace | None = None, n: int = 64, seed: int = 0, method: str = "sobol"
+) -> list[dict[str, Any]]:
+    """A space-filling design of ``n`` distinct configurations (scrambled Sobol, seeded).
+
+    ``method="random"`` draws uniformly at random (ConfigSpace's own sampler) instead.
+    Same seed, same configurations.
+    """
+    space = space or default_space()
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InvalidInputError(f"The 'n' argument of sample_configurations must be an int >= 1. Got {n!r}.")
+    n = int(n)
+    hps = list(space.values())
+    if method == "random":
+        rng = np.random.default_rng(seed)
+        unit = rng.random((n, len(hps)))
+    elif method == "sobol":
+        from scipy.stats import qmc
+
+        sampler = qmc.Sobol(d=len(hps), scramble=True, rng=np.random.default_rng(seed))
+        with warnings.catch_warnings():  # balance warning when n is not a power of two
+            warnings.simplefilter("ignore")
+            unit = sampler.random(n)
+    else:
+        raise InvalidInputError(f"The 'method' argument must be 'sobol' or 'random'. Got {method!r}.")
+    configs: list[dict[str, Any]] = []
+    for row in unit:
+        values = {}
+        for hp, u in zip(hps, row):
+            if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+                k = len(hp.choices) if isinstance(hp, CategoricalHyperparameter) else len(hp.sequence)
+                vec = float(min(int(u * k), k - 1))
+            else:
+                vec = float(u)
+            values[hp.name] = plain(hp.to_value(np.array([vec]))[0])
+        configs.append(_plain_dict(dict(deactivate_inactive_hyperparameters(values, space))))
+    return configs
+
+
+def effective_learning_rate(config: Mapping[str, Any]) -> float:
+    """lr / (1 - momentum) for SGD (Li et al., ICLR 2020), lr for AdamW."""
+    lr = float(config["lr"])
+    if config.get("optimizer", "sgd") == "sgd":
+        return lr / (1.0 - float(config.get("momentum", 0.0)))
+    return lr
+
+
+def _unit(value: float, hp: UniformFloatHyperparameter) -> float:
+    if hp.log:
+        return (math.log(value) - math.log(hp.lower)) / (math.log(hp.upper) - math.log(hp.lower))
+    return (value - hp.lower) / (hp.upper - hp.lower)
+
+
+def _conditional_names(space: ConfigurationSpace) -> set[str]:
+    return {c.child.name for c in space.conditions}
+
+
+def feature_names(space: ConfigurationSpace | None = None) -> list[str]:
+    """Names of the columns of :func:`encode`'s output."""
+    space = space or default_space()
+    names: list[str] = []
+    conditional = _conditional_names(space)
+    for hp in space.values():
+        if isinstance(hp, CategoricalHyperparameter):
+            names += [f"{hp.name}={plain(c)}" for c in hp.choices]
+        else:
+            names.append(hp.name)
+            if hp.name in conditional:
+                names.append(f"{hp.name}:active")
+    names += ["log_effective_lr", "log_effective_weight_decay", "log_l2sp", "log_effective_lr_x_batch"]
+    return names
+
+
+def encode(configs: Mapping[str, Any] | Iterable[Mapping[str, Any]], space: ConfigurationSpace | None = None) -> np.ndarray:
+    """Fixed-length numeric vectors for configurations (float32, shape [n, len(feature_names())]).
+
+    Numerics are scaled to [0, 1] (log-scaled where the space is log), ordinals by rank,
+    categoricals one-hot. An inactive numeric encodes as 0 with its ``:active`` flag 0; an
+    inactive categorical is all zeros. Derived features, scaled to about [0, 1]: the effective
+    learning rate lr/(1-momentum), the effective weight decay (0 when off), the L2-SP strength
+    (0 when off) and the effective learning rate per sample (lr_eff / batch size).
+    """
+    space = space or default_space()
+    single = isinstance(configs, Mapping)
+    config_list = [configs] if single else list(configs)
+    conditional = _conditional_names(space)
+    rows = []
+    for config in config_list:
+        config = validate_configuration(config, space)
+        row: list[float] = []
+        for hp in space.values():
+            value = config.get(hp.name)
+            if isinstance(hp, CategoricalHyperparameter):
+                row += [1.0 if value is not None and plain(c) == value else 0.0 for c in hp.choices]
+                continue
+            if isinstance(hp, OrdinalHyperparameter):
+                seq = [plain(s) for s in hp.sequence]
+                row.append(0.0 if value is None else seq.index(value) / max(len(seq) - 1, 1))
+            else:
+                row.append(0.0 if value is None else _unit(float(value), hp))
+            if hp.name in conditional:
+                row.append(0.0 if value is None else 1.0)
+        lr_eff = effective_learning_rate(config)
+        wd = float(config.get("weight_decay", 0.0)) if config.get("use_weight_decay") == "yes" else 0.0
+        l2sp = float(config.get("l2sp_strength", 0.0)) if config.get("use_l2sp") == "yes" else 0.0
+        batch = float(config.get("batch_size", 64))
+        # log10 ranges chosen to cover the space: lr_eff in [1e-5, 1e3], wd/l2sp in [1e-7, 1].
+        row.append((math.log10(lr_eff) + 5.0) / 8.0)
+        row.append((math.log10(max(wd, 1e-7)) + 7.0) / 5.0)
+        row.append((math.log10(max(l2sp, 1e-7)) + 7.0) / 6.0)
+        row.append((math.log10(lr_eff / batch) + 7.5) / 9.5)
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float32)
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """A canonical string for a configuration (sorted keys, JSON): equal configs, equal keys."""
+    return json.dumps(_plain_dict(config), sort_keys=True, separators=(",", ":"))
+
+
+def config_to_json(config: Mapping[str, Any], path: str | Path | None = None) -> str:
+    """The configuration as JSON text; written to ``path`` too when given."""
+    text = json.dumps(_plain_dict(config), sort_keys=True, indent=2)
+    if path is not None:
+        Path(path).write_text(text + "\n")
+    return text
+
+
+def config_from_json(text_or_path: str | Path, space: ConfigurationSpace | None = None) -> dict[str, Any]:
+    """Read a configuration from JSON text or from a JSON file, and validate it.
+
+    Missing hyperparameters take their defaults, so ``'{"lr": 0.1}'`` is a valid input.
+    """
+    text = str(text_or_path)
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigurationError(
+                f"The configuration {text!r} is neither JSON text (starting with '{{') nor an existing file."
+            )
+        stripped = path.read_text()
+    try:
+        values = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"The configuration is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    return validate_configuration(values, space)
+
+
+def as_configuration(config: Mapping[str, Any], space: ConfigurationSpace | None = None) -> Configuration:
+    """A ConfigSpace ``Configuration`` object for a plain configuration dict."""
+    space = space or default_space()
+    return Configuration(space, values=validate_configuration(config, space))
