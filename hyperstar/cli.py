@@ -156,6 +156,119 @@ def _stratified_head(labels, per_class: int):
     return np.sort(np.concatenate(keep))
 
 
+# --------------------------------------------------------------------------- metadata
+
+
+def cmd_metadata_build(args: argparse.Namespace) -> int:
+    from .builder import build_meta_dataset
+
+    recipes = None
+    if args.tasks:
+        from .suite import default_suite, tiny_suite
+
+        pool = {r.name: r for r in default_suite() + tiny_suite()}
+        if args.tasks == ["tiny"]:
+            recipes = tiny_suite()
+        else:
+            unknown = [t for t in args.tasks if t not in pool]
+            if unknown:
+                from .exceptions import InvalidInputError
+
+                raise InvalidInputError(f"Unknown task(s) {', '.join(unknown)}; see `hyperstar metadata tasks`.")
+            recipes = [pool[t] for t in args.tasks]
+    meta = build_meta_dataset(
+        args.out,
+        recipes=recipes,
+        n_configs=args.n_configs,
+        config_seed=args.config_seed,
+        max_budget=args.max_budget,
+        noise_configs=args.noise_configs,
+        backbone=args.backbone,
+        weights=args.weights,
+        n_workers=args.workers,
+        resolution=args.resolution,
+        device=args.device,
+        progress=_stderr_tty(),
+        max_cells=args.max_cells,
+    )
+    info = meta.info()
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"{info['cells_filled']}/{info['cells_total']} cells filled in {args.out} (complete: {info['complete']})")
+    return 0
+
+
+def cmd_metadata_tasks(args: argparse.Namespace) -> int:
+    from .suite import default_suite
+
+    rows = [r.to_dict() for r in default_suite()]
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['name']:<40} {r['family']:<16} {json.dumps(r['params'], sort_keys=True)}")
+    return 0
+
+
+def cmd_metadata_import(args: argparse.Namespace) -> int:
+    from .metadata import import_table
+
+    meta = import_table(args.file, args.out, max_budget=args.max_budget)
+    info = meta.info()
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"imported {info['n_tasks']} tasks x {info['n_configs']} configurations "
+              f"({info['cells_filled']}/{info['cells_total']} cells) into {args.out}")
+    return 0
+
+
+def cmd_metadata_info(args: argparse.Namespace) -> int:
+    from .analysis import analyze_meta_dataset
+    from .metadata import load_meta_dataset
+
+    meta = load_meta_dataset(args.path)
+    info = meta.info()
+    info["analysis"] = analyze_meta_dataset(meta)
+    if args.json:
+        _print_json(_json_safe(info))
+        return 0
+    a = info.pop("analysis")
+    for k, v in info.items():
+        print(f"{k:<16} {v}")
+    if a.get("n_tasks_analysed", 0) >= 2:
+        print(f"\nanalysis over {a['n_tasks_analysed']} complete tasks:")
+        for k in ["mean_pairwise_spearman", "distinct_best_configs", "mean_best_minus_median", "mean_best_minus_default",
+                  "loto_avg_rank_regret_at_1", "loto_avg_rank_regret_at_3", "mean_spearman_epoch1_vs_final",
+                  "seed_noise_mean_abs_diff", "diverged_fraction"]:
+            if k in a:
+                v = a[k]
+                print(f"  {k:<32} {v:.4f}" if isinstance(v, float) else f"  {k:<32} {v}")
+    return 0
+
+
+def _json_safe(obj: Any) -> Any:
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def cmd_pretrain_source(args: argparse.Namespace) -> int:
+    from .pretrain import pretrain_source_backbone
+
+    report = pretrain_source_backbone(out=args.out, backbone=args.backbone, epochs=args.epochs, seed=args.seed,
+                                      per_class=args.per_class, progress=_stderr_tty())
+    _print_json(report) if args.json else print(json.dumps(report, indent=2))
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -188,6 +301,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_space)
 
+    p = sub.add_parser("metadata", help="build, import and inspect meta-datasets")
+    msub = p.add_subparsers(dest="metadata_command", metavar="SUBCOMMAND", required=True)
+    b = msub.add_parser("build", help="fine-tune every (task, configuration) cell of a suite (resumable)")
+    b.add_argument("--out", default=None, help="output folder (default: the shipped meta_data/default)")
+    b.add_argument("--tasks", nargs="*", help="task names of the default suite, or 'tiny' (default: the whole suite)")
+    b.add_argument("--n-configs", type=int, default=64, help="size of the Sobol design (plus the default)")
+    b.add_argument("--config-seed", type=int, default=0)
+    b.add_argument("--max-budget", type=int, default=9)
+    b.add_argument("--noise-configs", type=int, default=8, help="configurations also run with a second seed")
+    b.add_argument("--backbone", default="smallcnn")
+    b.add_argument("--weights", default="auto", help="'auto' (shipped source weights), 'none' or a .pt file")
+    b.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process)")
+    b.add_argument("--resolution", type=int, default=32)
+    b.add_argument("--device", default="auto")
+    b.add_argument("--max-cells", type=int, default=None, help="stop after this many new cells")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_metadata_build)
+    t = msub.add_parser("tasks", help="list the default task suite")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_metadata_tasks)
+    i = msub.add_parser("import", help="import external meta-data from a CSV or JSON Lines table")
+    i.add_argument("file")
+    i.add_argument("--out", required=True)
+    i.add_argument("--max-budget", type=int, default=None)
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_metadata_import)
+    i = msub.add_parser("info", help="counts and analysis of a meta-dataset")
+    i.add_argument("path", nargs="?", default=None, help="meta-dataset folder (default: the shipped one)")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_metadata_info)
+
+    p = sub.add_parser("pretrain-source", help="pre-train a small CNN on the source task (ships in meta_data/)")
+    p.add_argument("--out", default=None, help="weights file (default: meta_data/backbones/<backbone>_source.pt)")
+    p.add_argument("--backbone", default="smallcnn")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--per-class", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pretrain_source)
+
     p = sub.add_parser("demo", help="run the demo on a small built-in task")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--per-class", type=int, default=40)
@@ -211,6 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "weights", None) == "none":
         args.weights = None
+    if getattr(args, "command", None) == "metadata" and getattr(args, "out", "x") is None:
+        from ._paths import meta_data_dir
+
+        args.out = str(meta_data_dir() / "default")
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,315 @@
+"""Build a meta-dataset: fine-tune every (task, configuration) pair of a suite, resumably.
+
+``hyperstar metadata build`` runs :func:`build_meta_dataset`. Worker processes (one torch thread
+each on CPU) run :func:`hyperstar.finetune.fine_tune` to the maximum budget and send the curve
+back; only the main process writes, appending one complete line per finished cell. A re-run
+skips finished cells, so a kill (even ``kill -9``) loses at most the cells in flight.
+
+Example::
+
+    >>> from hyperstar.builder import build_meta_dataset
+    >>> from hyperstar.suite import tiny_suite
+    >>> meta = build_meta_dataset("my_meta", recipes=tiny_suite(), n_configs=3, max_budget=2, n_workers=1)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from ._paths import source_weights_path
+from .exceptions import InvalidInputError
+from .metadata import (
+    FORMAT_VERSION,
+    MANIFEST,
+    RESULTS,
+    MetaDataset,
+    append_record,
+    code_version,
+    load_meta_dataset,
+    machine_description,
+    read_records,
+    repair_results,
+    write_manifest,
+)
+from .space import DEFAULT_CONFIG, config_key, sample_configurations, validate_configuration
+
+__all__ = ["build_meta_dataset", "design_configurations", "VAL_FRACTION", "TEST_FRACTION"]
+
+logger = logging.getLogger(__name__)
+
+VAL_FRACTION = 0.2
+TEST_FRACTION = 0.2
+
+
+def design_configurations(n_configs: int = 64, seed: int = 0) -> list[dict[str, Any]]:
+    """The shared configuration set: the common-practice default first, then a Sobol design."""
+    configs = [validate_configuration(DEFAULT_CONFIG)]
+    seen = {config_key(configs[0])}
+    for c in sample_configurations(n=n_configs, seed=seed):
+        if config_key(c) not in seen:
+            configs.append(c)
+            seen.add(config_key(c))
+    return configs
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _resolve_weights(backbone: str, weights: Any) -> Path | None:
+    if weights == "auto":
+        path = source_weights_path(backbone)
+        return path if path.is_file() else None
+    if weights is None:
+        return None
+    path = Path(weights)
+    if not path.is_file():
+        raise InvalidInputError(f"Backbone weights '{path}' do not exist.")
+    return path
+
+
+# --------------------------------------------------------------------------- worker side
+
+_TASK_CACHE: dict[str, Any] = {}
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process
+        pass
+
+
+def _get_task(recipe: Mapping[str, Any], resolution: int):
+    from .suite import make_task
+
+    key = f"{recipe.get('name')}|{resolution}"
+    if key not in _TASK_CACHE:
+        if len(_TASK_CACHE) > 4:
+            _TASK_CACHE.clear()
+        _TASK_CACHE[key] = make_task(dict(recipe), resolution=resolution)
+    return _TASK_CACHE[key]
+
+
+def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
+    from .finetune import fine_tune
+
+    task = _get_task(cell["recipe"], cell["resolution"])
+    split = task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=cell["split_seed"])
+    weights = cell["weights"]
+    result = fine_tune(
+        task,
+        cell["config"],
+        budget=cell["max_budget"],
+        max_budget=cell["max_budget"],
+        backbone=cell["backbone"],
+        weights=weights,
+        seed=cell["seed"],
+        split=split,
+        device=cell.get("device", "auto"),
+    )
+    return {
+        "task": cell["task"],
+        "config_id": cell["config_id"],
+        "seed": cell["seed"],
+        "val_acc": [e.val_acc for e in result.curve],
+        "val_loss": [e.val_loss for e in result.curve],
+        "train_loss": [e.train_loss for e in result.curve],
+        "test_acc": result.test_acc,
+        "diverged": result.diverged,
+        "diverged_epoch": result.diverged_epoch,
+        "wall_time": round(result.wall_time, 3),
+        "samples_per_s": round(result.samples_per_s, 1),
+        "device": result.device,
+        "code_version": cell["code_version"],
+        "machine": machine_description(),
+        "pid": os.getpid(),
+        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+# --------------------------------------------------------------------------- main side
+
+
+def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
+                      noise_config_ids, config_seed) -> dict[str, Any]:
+    from .suite import make_task
+
+    digest = _file_digest(weights_path)
+    existing = None
+    if (out / MANIFEST).is_file():
+        existing = load_meta_dataset(out).manifest
+        problems = []
+        for key, value in (("max_budget", max_budget), ("backbone", backbone), ("weights_digest", digest),
+                           ("resolution", resolution), ("split_seed", split_seed)):
+            if existing.get(key) != value:
+                problems.append(f"{key} {existing.get(key)!r} (asked: {value!r})")
+        old_configs = [config_key(c["config"]) for c in existing["configs"]]
+        if old_configs != [config_key(c) for c in configs][: len(old_configs)]:
+            problems.append("a different configuration set")
+        if problems:
+            raise InvalidInputError(
+                f"'{out}' holds a meta-dataset built with {', '.join(problems)}. Use the same settings to "
+                "resume it, or another --out folder."
+            )
+    known = {t["name"]: t for t in (existing or {}).get("tasks", [])}
+    tasks = []
+    for recipe in recipes:
+        r = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
+        if r["name"] in known:
+            tasks.append(known[r["name"]])
+            continue
+        task = make_task(r, resolution=resolution)
+        tasks.append({"name": r["name"], "family": r["family"], "recipe": r, "descriptors": task.describe()})
+    for name, t in known.items():  # keep tasks of earlier builds that this call does not list
+        if name not in {x["name"] for x in tasks}:
+            tasks.append(t)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "name": out.name,
+        "created": (existing or {}).get("created") or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "backbone": backbone,
+        "weights": weights_path.name if weights_path else None,
+        "weights_digest": digest,
+        "resolution": resolution,
+        "max_budget": max_budget,
+        "split": {"val_fraction": VAL_FRACTION, "test_fraction": TEST_FRACTION},
+        "split_seed": split_seed,
+        "config_seed": config_seed,
+        "noise_seed": 1,
+        "noise_config_ids": noise_config_ids,
+        "tasks": tasks,
+        "configs": [{"id": f"c{i:04d}", "config": c} for i, c in enumerate(configs)],
+    }
+    write_manifest(out, manifest)
+    return manifest
+
+
+def build_meta_dataset(
+    out: str | Path,
+    recipes: Sequence[Any] | None = None,
+    n_configs: int = 64,
+    config_seed: int = 0,
+    configs: Sequence[Mapping[str, Any]] | None = None,
+    max_budget: int = 9,
+    noise_configs: int = 8,
+    backbone: str = "smallcnn",
+    weights: Any = "auto",
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    resolution: int = 32,
+    split_seed: int = 0,
+    device: str = "auto",
+    progress: bool | None = None,
+    max_cells: int | None = None,
+) -> MetaDataset:
+    """Evaluate every (task, configuration) cell of a suite to ``max_budget`` epochs, resumably.
+
+    ``recipes`` default to :func:`hyperstar.suite.default_suite`; the configurations are the
+    common-practice default plus an ``n_configs``-point Sobol design (seed ``config_seed``), unless
+    given. The first ``noise_configs`` configurations also run with seed 1, to measure noise.
+    ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells.
+    """
+    from .suite import default_suite
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    recipes = list(recipes) if recipes is not None else default_suite()
+    configs = [validate_configuration(c) for c in configs] if configs is not None else design_configurations(n_configs, config_seed)
+    if isinstance(max_budget, bool) or not isinstance(max_budget, int) or max_budget < 1:
+        raise InvalidInputError(f"max_budget must be an int >= 1. Got {max_budget!r}.")
+    if n_workers < 0:
+        raise InvalidInputError(f"n_workers must be >= 0. Got {n_workers!r}.")
+    weights_path = _resolve_weights(backbone, weights)
+    if weights_path is None:
+        logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
+    noise_ids = [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))]
+    manifest = _prepare_manifest(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
+                                 noise_ids, config_seed)
+    results = out / RESULTS
+    repair_results(results)
+    done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(results)}
+    version = code_version()
+    cells = []
+    recipe_by_name = {t["name"]: t["recipe"] for t in manifest["tasks"] if t.get("recipe")}
+    for recipe in recipes:
+        name = recipe.name if hasattr(recipe, "name") else recipe["name"]
+        plan = [(c, 0) for c in manifest["configs"]] + [(c, 1) for c in manifest["configs"] if c["id"] in noise_ids]
+        for c, seed in plan:
+            if (name, c["id"], seed) in done:
+                continue
+            cells.append({
+                "task": name, "recipe": recipe_by_name[name], "config_id": c["id"], "config": c["config"],
+                "seed": seed, "max_budget": max_budget, "backbone": backbone,
+                "weights": str(weights_path) if weights_path else None, "resolution": resolution,
+                "split_seed": split_seed, "code_version": version, "device": device,
+            })
+    if max_cells is not None:
+        cells = cells[:max_cells]
+    total = len(done) + len(cells)
+    logger.info("%d cells finished, %d to run, in %s", len(done), len(cells), out)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=len(done), desc="meta-data", unit="cell", disable=not progress, smoothing=0.05)
+    try:
+        if n_workers == 0:
+            _init_worker(threads_per_worker)
+            for cell in cells:
+                append_record(results, _run_cell(cell))
+                bar.update(1)
+        else:
+            _run_pool(cells, results, n_workers, threads_per_worker, bar)
+    finally:
+        bar.close()
+    return load_meta_dataset(out)
+
+
+def _run_pool(cells, results: Path, n_workers: int, threads: int, bar) -> None:
+    ctx = get_context("spawn")  # no fork after torch has started its thread pools
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+    pending = {}
+    queue = list(reversed(cells))
+    try:
+        # Keep only a few cells queued per worker, so an interrupt leaves little unstarted work
+        # behind and the cells finish roughly in task order.
+        while queue or pending:
+            while queue and len(pending) < 2 * n_workers:
+                cell = queue.pop()
+                pending[pool.submit(_run_cell, cell)] = cell
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                cell = pending.pop(fut)
+                try:
+                    record = fut.result()
+                except BrokenProcessPool:
+                    raise
+                except Exception as exc:  # a failed cell is reported and left for the next run
+                    logger.warning("Cell %s/%s seed %s failed: %s", cell["task"], cell["config_id"], cell["seed"], exc)
+                    continue
+                append_record(results, record)
+                bar.update(1)
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
