@@ -20,6 +20,8 @@ from .exceptions import (  # noqa: E402
     NotFittedError,
 )
 from .finetune import EpochRecord, FineTuneResult, fine_tune  # noqa: E402
+from .metadata import MetaDataset, import_table, load_meta_dataset  # noqa: E402
+from .recommender import Recommendation, Recommender  # noqa: E402
 from .space import (  # noqa: E402
     default_configuration,
     default_space,
@@ -47,6 +49,11 @@ __all__ = [
     "EpochRecord",
     "FineTuneResult",
     "fine_tune",
+    "MetaDataset",
+    "load_meta_dataset",
+    "import_table",
+    "Recommender",
+    "Recommendation",
     "default_space",
     "default_configuration",
     "sample_configurations",

@@ -269,6 +269,42 @@ def cmd_pretrain_source(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- recommender
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .metadata import load_meta_dataset
+    from .recommender import Recommender
+
+    meta = load_meta_dataset(args.meta)
+    rec = Recommender(encoder=args.encoder, steps=args.steps, seed=args.seed, progress=_stderr_tty()).fit(meta)
+    out = rec.save(args.out)
+    summary = {"model": str(out), "n_tasks": meta.n_tasks, "n_configs": meta.n_configs, "encoder": args.encoder,
+               "holdout_tasks": rec.holdout_tasks_, "holdout_spearman": rec.holdout_score_}
+    _print_json(summary) if args.json else print(f"saved recommender to {out} (held-out Spearman {rec.holdout_score_})")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from .recommender import Recommender
+
+    rec = Recommender.load(args.model) if args.model else Recommender.default()
+    task = _load_task(args.path, args.resolution, 3)
+    recs = rec.recommend(task, k=args.k, budget=args.budget, seed=args.seed)
+    if args.json:
+        _print_json([r.to_dict() for r in recs])
+        return 0
+    print(f"top {len(recs)} configurations for {args.path} ({len(task)} images, {task.n_classes} classes):")
+    for r in recs:
+        c = r.config
+        mom = f" m={c['momentum']:.2f}" if "momentum" in c else ""
+        print(f"{r.rank:>3}. score {r.score:+.2f} ± {r.std:.2f}  {c['optimizer']} lr={c['lr']:.2g}{mom} "
+              f"bs={c['batch_size']} {c['train_mode']} {c['lr_schedule']}")
+    sims = ", ".join(f"{n} ({s:.2f})" for n, s in rec.similar_tasks(task, k=3, seed=args.seed))
+    print(f"resembles: {sims}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -331,6 +367,25 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("path", nargs="?", default=None, help="meta-dataset folder (default: the shipped one)")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_metadata_info)
+
+    p = sub.add_parser("fit", help="fit a recommender on a meta-dataset")
+    p.add_argument("meta", nargs="?", default=None, help="meta-dataset folder (default: the shipped one)")
+    p.add_argument("--out", required=True, help="folder to save the recommender in")
+    p.add_argument("--encoder", default="stats")
+    p.add_argument("--steps", type=int, default=800)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("recommend", help="rank configurations for an image folder before any training")
+    p.add_argument("path", help="image folder: one sub-folder per class")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--model", default=None, help="saved recommender folder (default: the shipped one)")
+    p.add_argument("--budget", type=int, default=None, help="rank for this budget in epochs (default: the maximum)")
+    p.add_argument("--resolution", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("pretrain-source", help="pre-train a small CNN on the source task (ships in meta_data/)")
     p.add_argument("--out", default=None, help="weights file (default: meta_data/backbones/<backbone>_source.pt)")

@@ -1,0 +1,533 @@
+"""The HyperSTAR recommender: rank configurations for a new dataset from its raw images.
+
+scikit-learn style: ``__init__`` stores keyword arguments, ``fit(meta) -> self`` learns, learned
+state lives in trailing-underscore attributes.
+
+Example::
+
+    >>> from hyperstar import Recommender, Task
+    >>> rec = Recommender.default()                  # the one shipped in meta_data/
+    >>> task = Task.from_folder("path/to/images")
+    >>> for r in rec.recommend(task, k=5):
+    ...     print(r.rank, round(r.score, 2), r.config)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from . import __version__
+from ._paths import meta_data_dir
+from .exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
+from .metadata import MetaDataset
+from .space import config_key, encode, sample_configurations, validate_configuration
+
+__all__ = ["Recommender", "Recommendation", "MODEL_FORMAT"]
+
+logger = logging.getLogger(__name__)
+
+MODEL_FORMAT = 1
+WEIGHTS_FILE = "weights.pt"
+MODEL_FILE = "model.json"
+
+
+@dataclass
+class Recommendation:
+    """One ranked configuration: predicted score (per-task z units), its uncertainty, and rank (1 = best)."""
+
+    rank: int
+    config: dict[str, Any]
+    score: float
+    std: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "config": self.config, "score": self.score, "std": self.std}
+
+
+def _rank_targets(acc: np.ndarray) -> np.ndarray:
+    """Per-task, per-budget z-scores of accuracy over configurations ([T, C, E] -> same shape)."""
+    mean = acc.mean(axis=1, keepdims=True)
+    std = acc.std(axis=1, keepdims=True)
+    return (acc - mean) / np.maximum(std, 1e-3)
+
+
+def _spearman_matrix(acc: np.ndarray) -> np.ndarray:
+    t = acc.shape[0]
+    if t < 2:
+        return np.ones((t, t))
+    s = spearmanr(acc.T).statistic
+    s = np.atleast_2d(np.nan_to_num(np.asarray(s, dtype=float), nan=0.0))
+    np.fill_diagonal(s, 1.0)
+    return s
+
+
+class Recommender:
+    """Learns from a meta-dataset to rank configurations for an unseen task.
+
+    Parameters (all keyword): ``encoder`` (registered encoder name, see :mod:`hyperstar.encoder`),
+    ``predictor`` (see :mod:`hyperstar.predictor`), ``backbone`` / ``weights`` (the frozen feature
+    extractor; ``"auto"``: the shipped source weights), ``batch_images`` (images per batch, one
+    batch is one sample of a task), ``n_batches`` (batches averaged at recommendation time),
+    ``steps``, ``lr``, ``weight_decay``, ``tasks_per_step``, ``rank_weight`` (ListNet ranking
+    loss), ``regression_weight``, ``similarity_weight`` (tasks whose rankings agree get similar
+    embeddings), ``use_descriptors``, ``holdout_fraction`` (tasks held out for early stopping),
+    ``eval_every``, ``n_fresh_candidates`` (space samples added to the candidates),
+    ``max_images_per_task``, ``resolution``, ``seed``, ``device``, ``progress``.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoder: str = "stats",
+        predictor: str = "mlp",
+        backbone: str = "smallcnn",
+        weights: Any = "auto",
+        batch_images: int = 64,
+        n_batches: int = 8,
+        steps: int = 800,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        tasks_per_step: int = 8,
+        rank_weight: float = 1.0,
+        regression_weight: float = 0.5,
+        similarity_weight: float = 0.2,
+        final_budget_fraction: float = 0.5,
+        use_descriptors: bool = True,
+        holdout_fraction: float = 0.15,
+        eval_every: int = 50,
+        n_fresh_candidates: int = 200,
+        max_images_per_task: int = 600,
+        resolution: int = 32,
+        seed: int = 0,
+        device: str = "auto",
+        progress: bool = False,
+    ) -> None:
+        self.encoder = encoder
+        self.predictor = predictor
+        self.backbone = backbone
+        self.weights = weights
+        self.batch_images = batch_images
+        self.n_batches = n_batches
+        self.steps = steps
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.tasks_per_step = tasks_per_step
+        self.rank_weight = rank_weight
+        self.regression_weight = regression_weight
+        self.similarity_weight = similarity_weight
+        self.final_budget_fraction = final_budget_fraction
+        self.use_descriptors = use_descriptors
+        self.holdout_fraction = holdout_fraction
+        self.eval_every = eval_every
+        self.n_fresh_candidates = n_fresh_candidates
+        self.max_images_per_task = max_images_per_task
+        self.resolution = resolution
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ parameters
+
+    def get_params(self) -> dict[str, Any]:
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoder_"):
+            raise NotFittedError("This Recommender is not fitted yet: call fit(meta) or load a saved one.")
+
+    # ------------------------------------------------------------------ features
+
+    def _feature_backbone(self):
+        from ._paths import source_weights_path
+        from .backbones import create_backbone
+
+        weights = self.weights
+        if weights == "auto":
+            path = source_weights_path(self.backbone)
+            weights = path if path.is_file() else None
+        net = create_backbone(self.backbone, num_classes=1, weights=weights)
+        return net.eval()
+
+    def _extractor(self):
+        from .encoder import FeatureExtractor
+        from .finetune import resolve_device
+
+        if getattr(self, "_extractor_cache", None) is None:
+            self._extractor_cache = FeatureExtractor(self.backbone_, resolve_device(self.device))
+        return self._extractor_cache
+
+    def _task_features(self, task, key: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self._extractor().task_features(task, key=key, max_images=self.max_images_per_task, seed=self.seed)
+
+    def _norm_descriptors(self, d: np.ndarray) -> np.ndarray:
+        z = (np.asarray(d, dtype=float) - self.desc_mean_) / self.desc_std_
+        return np.clip(np.nan_to_num(z, nan=0.0), -5, 5).astype(np.float32)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, meta: MetaDataset, features: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> "Recommender":
+        """Train encoder and predictor jointly on ``meta``.
+
+        ``features`` optionally maps task names to cached (features, labels), e.g. shared across
+        the folds of a leave-one-task-out benchmark.
+        """
+        from .encoder import create_encoder
+        from .predictor import budget_features, create_predictor
+
+        if not isinstance(meta, MetaDataset):
+            raise InvalidInputError(f"fit expects a MetaDataset (see load_meta_dataset). Got {type(meta).__name__}.")
+        full = np.isfinite(meta.curves).all(axis=(1, 2))
+        if full.sum() < 2:
+            raise InvalidInputError(
+                f"The meta-dataset has {int(full.sum())} complete task(s); fitting needs at least 2."
+            )
+        if not full.all():
+            logger.warning("Fitting on the %d complete tasks of %d.", int(full.sum()), meta.n_tasks)
+            meta = meta.subset(np.flatnonzero(full))
+        rng = np.random.default_rng(self.seed)
+        torch_gen = torch.Generator().manual_seed(self.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self._fit(meta, features, rng, torch_gen, create_encoder, create_predictor, budget_features)
+        return self
+
+    def _fit(self, meta, features, rng, torch_gen, create_encoder, create_predictor, budget_features) -> None:
+        images = self.encoder not in ("descriptors", "descriptors_tiny")
+        if images and not meta.has_images:
+            raise InvalidInputError(
+                "This meta-dataset has tasks without images (imported); use Recommender(encoder='descriptors')."
+            )
+        self.desc_mean_ = np.nanmean(meta.descriptors, axis=0) if meta.descriptors.size else np.zeros(0)
+        self.desc_std_ = (np.nanstd(meta.descriptors, axis=0) + 1e-6) if meta.descriptors.size else np.ones(0)
+        self.descriptor_names_ = list(meta.descriptor_names)
+        desc = torch.tensor(self._norm_descriptors(meta.descriptors)) if meta.descriptors.size else None
+        use_desc = (self.use_descriptors or not images) and desc is not None and desc.shape[1] > 0
+
+        self.backbone_ = self._feature_backbone() if images else None
+        feats: list[torch.Tensor] = []
+        labels: list[torch.Tensor] = []
+        if images:
+            from .suite import make_task
+
+            for name, recipe in zip(meta.task_names, meta.recipes):
+                if features is not None and name in features:
+                    f, y = features[name]
+                else:
+                    f, y = self._task_features(make_task(recipe, resolution=self.resolution), key=name)
+                feats.append(torch.as_tensor(f))
+                labels.append(torch.as_tensor(y))
+        feature_dim = feats[0].shape[1] if feats else 0
+        self.encoder_ = create_encoder(self.encoder, feature_dim=feature_dim,
+                                       descriptor_dim=desc.shape[1] if use_desc else 0)
+        self.use_descriptors_ = bool(use_desc)
+        config_x = torch.tensor(encode(meta.configs))
+        self.predictor_ = create_predictor(self.predictor, embed_dim=self.encoder_.embed_dim, config_dim=config_x.shape[1])
+        self.max_budget_ = meta.max_budget
+        targets = torch.tensor(_rank_targets(meta.curves), dtype=torch.float32)  # [T, C, E]
+        sim = torch.tensor(_spearman_matrix(meta.final_acc), dtype=torch.float32)
+        n_classes = torch.tensor([int(y.max()) + 1 if len(y) else 1 for y in labels] or [1] * meta.n_tasks)
+
+        T = meta.n_tasks
+        n_hold = int(round(self.holdout_fraction * T)) if T >= 6 else 0
+        perm = rng.permutation(T)
+        hold, train = perm[:n_hold], perm[n_hold:]
+        params = list(self.encoder_.parameters()) + list(self.predictor_.parameters())
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.steps))
+        E = meta.max_budget
+        budgets_all = torch.arange(1, E + 1)
+
+        def batch_for(tasks: np.ndarray, gen_np) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            if not images:
+                return torch.zeros(len(tasks), 1, 1), torch.zeros(len(tasks), 1, dtype=torch.long), n_classes[tasks]
+            fb, yb = [], []
+            for t in tasks:
+                n = len(feats[t])
+                idx = gen_np.choice(n, self.batch_images, replace=n < self.batch_images)
+                fb.append(feats[t][idx])
+                yb.append(labels[t][idx])
+            return torch.stack(fb), torch.stack(yb), n_classes[tasks]
+
+        def embed(tasks, gen_np):
+            f, y, k = batch_for(tasks, gen_np)
+            return self.encoder_(f, y, k, desc[tasks] if use_desc else None)
+
+        best_state, best_score, bad = None, -math.inf, 0
+        from tqdm.auto import tqdm
+
+        bar = tqdm(range(self.steps), desc="fit", disable=not self.progress, leave=False)
+        for step in bar:
+            self.encoder_.train()
+            self.predictor_.train()
+            tasks = rng.choice(train, size=min(self.tasks_per_step, len(train)), replace=False)
+            emb = embed(tasks, rng)  # [B, D]
+            # Budget per task: the final budget half the time, otherwise a uniform epoch.
+            e_idx = np.where(rng.random(len(tasks)) < self.final_budget_fraction, E - 1, rng.integers(0, E, len(tasks)))
+            bfeat = budget_features(budgets_all[e_idx], E).unsqueeze(1).expand(-1, config_x.shape[0], -1)
+            pred = self.predictor_(emb, config_x, bfeat)  # [B, C]
+            z = targets[tasks, :, e_idx]  # [B, C]
+            loss = self.regression_weight * torch.nn.functional.mse_loss(pred, z)
+            # ListNet: the predicted distribution over configurations should match softmax(2 z),
+            # which puts most weight on the top configurations.
+            loss = loss + self.rank_weight * -(torch.softmax(2 * z, 1) * torch.log_softmax(pred, 1)).sum(1).mean()
+            if self.similarity_weight > 0 and len(tasks) > 1:
+                e = torch.nn.functional.normalize(emb, dim=1)
+                cos = e @ e.T
+                target = sim[tasks][:, tasks]
+                mask = ~torch.eye(len(tasks), dtype=torch.bool)
+                loss = loss + self.similarity_weight * torch.nn.functional.mse_loss(cos[mask], target[mask])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            sched.step()
+            if len(hold) and ((step + 1) % self.eval_every == 0 or step == self.steps - 1):
+                score = self._holdout_score(hold, embed, config_x, meta.final_acc, budget_features)
+                if score > best_score:
+                    best_score, bad = score, 0
+                    best_state = (copy.deepcopy(self.encoder_.state_dict()), copy.deepcopy(self.predictor_.state_dict()))
+                else:
+                    bad += 1
+                bar.set_postfix(holdout_spearman=f"{score:.3f}")
+        bar.close()
+        if best_state is not None:
+            self.encoder_.load_state_dict(best_state[0])
+            self.predictor_.load_state_dict(best_state[1])
+        self.holdout_tasks_ = [meta.task_names[i] for i in hold]
+        self.holdout_score_ = None if best_state is None else float(best_score)
+        self.encoder_.eval()
+        self.predictor_.eval()
+        self.configs_ = [dict(c) for c in meta.configs]
+        self.task_names_ = list(meta.task_names)
+        with torch.no_grad():
+            embs = []
+            for t in range(T):
+                g = np.random.default_rng(self.seed + 1000 + t)
+                embs.append(torch.stack([embed(np.array([t]), g)[0] for _ in range(self.n_batches)]).mean(0))
+            self.task_embeddings_ = torch.nn.functional.normalize(torch.stack(embs), dim=1).numpy()
+        self.task_families_ = list(meta.families)
+
+    @torch.no_grad()
+    def _holdout_score(self, hold, embed, config_x, final_acc, budget_features) -> float:
+        self.encoder_.eval()
+        self.predictor_.eval()
+        g = np.random.default_rng(self.seed + 7)
+        scores = []
+        for t in hold:
+            emb = torch.stack([embed(np.array([t]), g)[0] for _ in range(2)])
+            b = budget_features(torch.full((2, config_x.shape[0]), self.max_budget_), self.max_budget_)
+            pred = self.predictor_(emb, config_x, b).mean(0).numpy()
+            scores.append(spearmanr(pred, final_acc[t]).statistic)
+        return float(np.nanmean(scores))
+
+    # ------------------------------------------------------------------ recommend
+
+    def _task_embeddings(self, task, seed: int) -> torch.Tensor:
+        """[n_batches, D] embeddings of batches sampled from ``task`` (a Task or descriptors)."""
+        from .data import Task
+
+        descriptors = None
+        if self.use_descriptors_:
+            if isinstance(task, Task):
+                d = task.describe()
+                descriptors = np.array([[_as_float(d.get(n)) for n in self.descriptor_names_]])
+            elif isinstance(task, Mapping):
+                descriptors = np.array([[_as_float(task.get(n)) for n in self.descriptor_names_]])
+            descriptors = torch.tensor(self._norm_descriptors(descriptors)) if descriptors is not None else None
+        if not self.encoder_.uses_images:
+            if descriptors is None:
+                raise InvalidInputError("This recommender ranks from task descriptors: pass a Task or a dict of descriptors.")
+            logger.info("Ranking from task descriptors alone (the recommender was fitted without images).")
+            emb = self.encoder_(torch.zeros(1, 1, 1), torch.zeros(1, 1, dtype=torch.long), torch.ones(1), descriptors)
+            return emb.expand(self.n_batches, -1)
+        if not isinstance(task, Task):
+            raise InvalidInputError(
+                f"This recommender embeds images: pass a hyperstar Task (e.g. Task.from_folder). Got {type(task).__name__}."
+            )
+        feats, labels = self._task_features(task, key=f"__query__{id(task)}")
+        self._extractor()._cache.pop(f"__query__{id(task)}", None)
+        f = torch.as_tensor(feats)
+        y = torch.as_tensor(labels)
+        k = torch.tensor([task.n_classes])
+        g = np.random.default_rng(seed)
+        out = []
+        for _ in range(self.n_batches):
+            idx = g.choice(len(f), self.batch_images, replace=len(f) < self.batch_images)
+            d = descriptors if descriptors is not None else None
+            out.append(self.encoder_(f[idx][None], y[idx][None], k, d)[0])
+        return torch.stack(out)
+
+    @torch.no_grad()
+    def score(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
+              seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted score (mean over image batches) and its std, per configuration."""
+        from .predictor import budget_features
+
+        self._check_fitted()
+        budget = self.max_budget_ if budget is None else budget
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise InvalidInputError(f"The 'budget' argument must be an int >= 1 (epochs). Got {budget!r}.")
+        emb = self._task_embeddings(task, self.seed if seed is None else seed)
+        x = torch.tensor(encode(list(configs)))
+        b = budget_features(torch.full((emb.shape[0], x.shape[0]), int(budget)), self.max_budget_)
+        pred = self.predictor_(emb, x, b).numpy()  # [n_batches, M]
+        return pred.mean(0), pred.std(0)
+
+    def candidates(self, n_fresh: int | None = None, seed: int | None = None) -> list[dict[str, Any]]:
+        """Default candidates: the meta-dataset's configurations plus fresh samples from the space."""
+        self._check_fitted()
+        n_fresh = self.n_fresh_candidates if n_fresh is None else n_fresh
+        out = [dict(c) for c in self.configs_]
+        seen = {config_key(c) for c in out}
+        if n_fresh > 0:
+            for c in sample_configurations(n=n_fresh, seed=10_000 + (self.seed if seed is None else seed)):
+                if config_key(c) not in seen:
+                    out.append(c)
+                    seen.add(config_key(c))
+        return out
+
+    def recommend(self, task, k: int = 10, candidates: Sequence[Mapping[str, Any]] | None = None,
+                  budget: int | None = None, seed: int | None = None) -> list[Recommendation]:
+        """The ``k`` best-scored candidate configurations for ``task``, best first."""
+        self._check_fitted()
+        if candidates is None:
+            candidates = self.candidates(seed=seed)
+        else:
+            candidates = [validate_configuration(c) for c in candidates]
+        if not candidates:
+            raise InvalidInputError("The 'candidates' argument of recommend is empty; pass at least one configuration.")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max(500, len(candidates)):
+            raise InvalidInputError(f"The 'k' argument of recommend must be an int in [1, {max(500, len(candidates))}]. Got {k!r}.")
+        mean, std = self.score(task, candidates, budget=budget, seed=seed)
+        order = np.argsort(-mean, kind="stable")[: int(k)]
+        return [Recommendation(rank=i + 1, config=dict(candidates[j]), score=float(mean[j]), std=float(std[j]))
+                for i, j in enumerate(order)]
+
+    @torch.no_grad()
+    def similar_tasks(self, task, k: int = 5, seed: int | None = None) -> list[tuple[str, float]]:
+        """The meta-training tasks whose embeddings are closest (cosine) to ``task``'s."""
+        self._check_fitted()
+        emb = torch.nn.functional.normalize(self._task_embeddings(task, self.seed if seed is None else seed).mean(0), dim=0)
+        sims = self.task_embeddings_ @ emb.numpy()
+        order = np.argsort(-sims)[: int(k)]
+        return [(self.task_names_[i], float(sims[i])) for i in order]
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder: ``model.json`` (parameters, metadata) and ``weights.pt`` (tensors only)."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {f"encoder.{k}": v for k, v in self.encoder_.state_dict().items()}
+        tensors.update({f"predictor.{k}": v for k, v in self.predictor_.state_dict().items()})
+        if self.backbone_ is not None:
+            tensors.update({f"backbone.{k}": v for k, v in self.backbone_.body.state_dict().items()})
+        tensors["task_embeddings"] = torch.tensor(self.task_embeddings_)
+        tensors["desc_mean"] = torch.tensor(self.desc_mean_)
+        tensors["desc_std"] = torch.tensor(self.desc_std_)
+        params = self.get_params()
+        params["weights"] = params["weights"] if isinstance(params["weights"], (str, type(None))) else str(params["weights"])
+        info = {
+            "model_format": MODEL_FORMAT,
+            "hyperstar_version": __version__,
+            "params": params,
+            "feature_dim": getattr(self.backbone_, "feature_dim", 0) if self.backbone_ is not None else 0,
+            "descriptor_names": self.descriptor_names_,
+            "use_descriptors": self.use_descriptors_,
+            "max_budget": self.max_budget_,
+            "configs": self.configs_,
+            "task_names": self.task_names_,
+            "task_families": self.task_families_,
+            "holdout_tasks": self.holdout_tasks_,
+            "holdout_score": self.holdout_score_,
+        }
+        torch.save(tensors, folder / WEIGHTS_FILE)
+        (folder / MODEL_FILE).write_text(json.dumps(info, indent=1) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recommender":
+        """Load a folder written by :meth:`save` (weights-only tensors plus JSON; nothing executed)."""
+        from .backbones import create_backbone
+        from .encoder import create_encoder
+        from .predictor import create_predictor
+
+        folder = Path(path)
+        if not (folder / MODEL_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+            raise InvalidInputError(f"No saved recommender at '{folder}': expected {MODEL_FILE} and {WEIGHTS_FILE}.")
+        try:
+            info = json.loads((folder / MODEL_FILE).read_text())
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"'{folder / MODEL_FILE}' is not valid JSON ({exc.msg}).") from None
+        if info.get("model_format") != MODEL_FORMAT or _minor(info.get("hyperstar_version")) != _minor(__version__):
+            raise IncompatibleVersionError(
+                f"The recommender at '{folder}' was saved by hyperstar {info.get('hyperstar_version')} "
+                f"(model format {info.get('model_format')}); this is hyperstar {__version__} (format {MODEL_FORMAT}). "
+                "Refit it with `hyperstar fit`."
+            )
+        tensors = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        rec = cls(**info["params"])
+        rec.descriptor_names_ = info["descriptor_names"]
+        rec.use_descriptors_ = info["use_descriptors"]
+        rec.max_budget_ = info["max_budget"]
+        rec.configs_ = info["configs"]
+        rec.task_names_ = info["task_names"]
+        rec.task_families_ = info["task_families"]
+        rec.holdout_tasks_ = info["holdout_tasks"]
+        rec.holdout_score_ = info["holdout_score"]
+        rec.desc_mean_ = tensors["desc_mean"].numpy()
+        rec.desc_std_ = tensors["desc_std"].numpy()
+        rec.task_embeddings_ = tensors["task_embeddings"].numpy()
+        backbone_state = {k[len("backbone."):]: v for k, v in tensors.items() if k.startswith("backbone.")}
+        rec.backbone_ = None
+        if backbone_state:
+            rec.backbone_ = create_backbone(rec.backbone, num_classes=1)
+            rec.backbone_.body.load_state_dict(backbone_state)
+            rec.backbone_.eval()
+        rec.encoder_ = create_encoder(rec.encoder, feature_dim=info["feature_dim"],
+                                      descriptor_dim=len(rec.descriptor_names_) if rec.use_descriptors_ else 0)
+        rec.encoder_.load_state_dict({k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")})
+        rec.predictor_ = create_predictor(rec.predictor, embed_dim=rec.encoder_.embed_dim,
+                                          config_dim=len(encode(rec.configs_[0])[0]))
+        rec.predictor_.load_state_dict({k[len("predictor."):]: v for k, v in tensors.items() if k.startswith("predictor.")})
+        rec.encoder_.eval()
+        rec.predictor_.eval()
+        return rec
+
+    @classmethod
+    def default(cls) -> "Recommender":
+        """The recommender shipped in ``meta_data/recommender``."""
+        path = meta_data_dir() / "recommender"
+        if not (path / MODEL_FILE).is_file():
+            raise InvalidInputError(
+                f"No shipped recommender at '{path}'. Fit one with `hyperstar fit --out {path}`."
+            )
+        return cls.load(path)
+
+
+def _minor(version: Any) -> str:
+    return ".".join(str(version).split(".")[:2])
+
+
+def _as_float(v: Any) -> float:
+    if isinstance(v, (list, tuple)):
+        return float(np.mean(v)) if len(v) else float("nan")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
