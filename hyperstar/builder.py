@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool

@@ -12,10 +12,10 @@ import logging
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._util import json_safe
 from .exceptions import HyperstarError
 
 logger = logging.getLogger("hyperstar.cli")
@@ -232,7 +232,7 @@ def cmd_metadata_info(args: argparse.Namespace) -> int:
     info = meta.info()
     info["analysis"] = analyze_meta_dataset(meta)
     if args.json:
-        _print_json(_json_safe(info))
+        _print_json(json_safe(info))
         return 0
     a = info.pop("analysis")
     for k, v in info.items():
@@ -246,18 +246,6 @@ def cmd_metadata_info(args: argparse.Namespace) -> int:
                 v = a[k]
                 print(f"  {k:<32} {v:.4f}" if isinstance(v, float) else f"  {k:<32} {v}")
     return 0
-
-
-def _json_safe(obj: Any) -> Any:
-    import math
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 def cmd_pretrain_source(args: argparse.Namespace) -> int:

@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._paths import source_weights_path
-from .backbones import Backbone, create_backbone, load_body_weights, state_dict_digest
+from ._util import json_safe
+from .backbones import Backbone, create_backbone, state_dict_digest
 from .data import Split, Task
 from .exceptions import InvalidInputError
 from .space import validate_configuration
@@ -94,17 +95,7 @@ class FineTuneResult:
         """A JSON-serialisable dict (non-finite numbers become ``None``)."""
         d = asdict(self)
         d["val_acc"] = self.val_acc
-        return _finite(d)
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+        return json_safe(d)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

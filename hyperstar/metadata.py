@@ -27,12 +27,10 @@ import csv
 import datetime as _dt
 import json
 import logging
-import math
 import os
 import platform
 import socket
 import subprocess
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ import numpy as np
 
 from . import __version__
 from ._paths import meta_data_dir
+from ._util import as_float, json_safe
 from .exceptions import ConfigurationError, DataError, InvalidInputError
 from .space import config_key, encode, validate_configuration
 
@@ -140,7 +139,7 @@ def repair_results(path: Path) -> int:
 
 def append_record(path: str | Path, record: Mapping[str, Any]) -> None:
     """Append one record as one complete line (single write + fsync)."""
-    line = (json.dumps(_finite(dict(record)), allow_nan=False, separators=(",", ":")) + "\n").encode()
+    line = (json.dumps(json_safe(dict(record)), allow_nan=False, separators=(",", ":")) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
@@ -167,18 +166,6 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     if bad:
         logger.warning("Skipped %d incomplete line(s) in %s.", bad, path)
     return records
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _finite(obj.item())
-    return obj
 
 
 def pad_curve(values: Sequence[float | None], length: int) -> list[float]:
@@ -353,7 +340,7 @@ def load_meta_dataset(path: str | Path | None = None, allow_incomplete: bool = T
             noise_test[t, c] = np.nan if rec.get("test_acc") is None else rec["test_acc"]
     descriptor_names = list(manifest.get("descriptor_names") or _descriptor_names(tasks))
     descriptors = np.array(
-        [[_as_float(t.get("descriptors", {}).get(n)) for n in descriptor_names] for t in tasks], dtype=float
+        [[as_float(t.get("descriptors", {}).get(n)) for n in descriptor_names] for t in tasks], dtype=float
     ).reshape(T, len(descriptor_names))
     meta = MetaDataset(
         path=folder,
@@ -379,15 +366,6 @@ def load_meta_dataset(path: str | Path | None = None, allow_incomplete: bool = T
             "Finish it with `hyperstar metadata build` (it resumes)."
         )
     return meta
-
-
-def _as_float(v: Any) -> float:
-    if isinstance(v, (list, tuple)):  # per-channel statistics: their mean
-        return float(np.mean(v)) if len(v) else float("nan")
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def _descriptor_names(tasks: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -29,6 +29,7 @@ from scipy.stats import spearmanr
 
 from . import __version__
 from ._paths import meta_data_dir
+from ._util import as_float
 from .exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
 from .metadata import MetaDataset
 from .space import config_key, encode, sample_configurations, validate_configuration
@@ -344,9 +345,9 @@ class Recommender:
         if self.use_descriptors_:
             if isinstance(task, Task):
                 d = task.describe()
-                descriptors = np.array([[_as_float(d.get(n)) for n in self.descriptor_names_]])
+                descriptors = np.array([[as_float(d.get(n)) for n in self.descriptor_names_]])
             elif isinstance(task, Mapping):
-                descriptors = np.array([[_as_float(task.get(n)) for n in self.descriptor_names_]])
+                descriptors = np.array([[as_float(task.get(n)) for n in self.descriptor_names_]])
             descriptors = torch.tensor(self._norm_descriptors(descriptors)) if descriptors is not None else None
         if not self.encoder_.uses_images:
             if descriptors is None:
@@ -523,11 +524,3 @@ class Recommender:
 def _minor(version: Any) -> str:
     return ".".join(str(version).split(".")[:2])
 
-
-def _as_float(v: Any) -> float:
-    if isinstance(v, (list, tuple)):
-        return float(np.mean(v)) if len(v) else float("nan")
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return float("nan")
