@@ -80,7 +80,7 @@ def speed(meta, rec: Recommender, n_images: int = 1000, repeats: int = 3) -> dic
     from hyperstar.data import Task
     from hyperstar.suite import TaskRecipe, make_task
 
-    task = make_task(TaskRecipe("shapes", {"n_classes": 10, "per_class": n_images // 10, "color": True}, seed=99))
+    task = make_task(TaskRecipe("shapes", {"n_classes": 10, "per_class": n_images // 10, "color": "color"}, seed=99))
     with tempfile.TemporaryDirectory() as tmp:
         imgs = task.images(np.arange(len(task))).permute(0, 2, 3, 1).numpy()
         for i, (img, y) in enumerate(zip(imgs, task.labels)):

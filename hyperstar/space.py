@@ -204,11 +204,41 @@ def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace 
         if name not in full:
             full[name] = plain(space[name].default_value)
     full.update(values)
+    active = _active(space, full)
+    if active is not None:
+        return {name: full[name] for name in space.keys() if name in active}
     try:
         conf = deactivate_inactive_hyperparameters(full, space)
     except Exception as exc:  # ConfigSpace raises several types; one message for all
         raise ConfigurationError(f"The configuration is not valid in the search space: {exc}") from None
     return _plain_dict(dict(conf))
+
+
+def _active(space: ConfigurationSpace, values: Mapping[str, Any]) -> set[str] | None:
+    """Names of the active hyperparameters, for spaces whose conditions are all Equals/In
+    conditions (ConfigSpace's generic routine is ~100x slower); ``None`` for other spaces."""
+    parents: dict[str, tuple[str, list[Any]]] = {}
+    for cond in space.conditions:
+        if isinstance(cond, EqualsCondition):
+            parents[cond.child.name] = (cond.parent.name, [plain(cond.value)])
+        elif isinstance(cond, InCondition):
+            parents[cond.child.name] = (cond.parent.name, [plain(v) for v in cond.values])
+        else:
+            return None
+    if space.forbidden_clauses:
+        return None
+    active: set[str] = set()
+
+    def is_active(name: str) -> bool:
+        if name not in parents:
+            return True
+        parent, allowed = parents[name]
+        return is_active(parent) and values.get(parent) in allowed
+
+    for name in space.keys():
+        if is_active(name):
+            active.add(name)
+    return active
 
 
 def complete_configuration(config: Mapping[str, Any], space: ConfigurationSpace | None = None) -> dict[str, Any]:
@@ -250,8 +280,15 @@ def sample_configurations(
                 vec = float(min(int(u * k), k - 1))
             else:
                 vec = float(u)
-            values[hp.name] = plain(hp.to_value(np.array([vec]))[0])
-        configs.append(_plain_dict(dict(deactivate_inactive_hyperparameters(values, space))))
+            value = plain(hp.to_value(np.array([vec]))[0])
+            if isinstance(hp, UniformFloatHyperparameter):
+                value = float(np.round(value, 13))  # what a ConfigSpace Configuration stores
+            values[hp.name] = value
+        active = _active(space, values)
+        if active is not None:
+            configs.append({name: values[name] for name in space.keys() if name in active})
+        else:
+            configs.append(_plain_dict(dict(deactivate_inactive_hyperparameters(values, space))))
     return configs
 
 

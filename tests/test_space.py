@@ -122,3 +122,28 @@ def test_bad_json_and_missing_file_are_clear():
 def test_bad_sample_count():
     with pytest.raises(InvalidInputError, match="'n' argument"):
         sample_configurations(n=0)
+
+
+def test_fast_activity_path_agrees_with_configspace():
+    from ConfigSpace import Configuration
+
+    from hyperstar.space import plain
+
+    space = default_space()
+    for config in sample_configurations(space, n=64, seed=11):
+        via_configspace = {k: plain(v) for k, v in dict(Configuration(space, values=config)).items()}
+        assert via_configspace == config
+
+
+def test_shipped_meta_data_uses_the_design_its_command_generates():
+    """`hyperstar metadata build --n-configs 96` must regenerate the shipped configuration set."""
+    import json
+
+    from hyperstar._paths import meta_data_dir
+    from hyperstar.builder import design_configurations
+
+    manifest = meta_data_dir() / "default" / "manifest.json"
+    if not manifest.is_file():
+        pytest.skip("no shipped meta-data")
+    shipped = [c["config"] for c in json.loads(manifest.read_text())["configs"]]
+    assert [config_key(c) for c in shipped] == [config_key(c) for c in design_configurations(len(shipped) - 1, 0)]
