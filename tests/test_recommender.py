@@ -123,3 +123,34 @@ def test_baselines(synthetic_meta):
     knn = NearestNeighbors(k=1).fit(meta)
     assert knn.neighbours(meta.descriptors[2])[0] == 2
     assert list(knn.order(meta.descriptors[2])) == list(np.argsort(-acc[2], kind="stable"))
+
+
+def test_cli_fit_then_recommend_json_on_an_unseen_folder(synthetic_meta, image_folder, tmp_path, capsys):
+    from hyperstar.cli import main
+
+    model = tmp_path / "model"
+    assert main(["fit", str(synthetic_meta.path), "--out", str(model), "--encoder", "stats_tiny", "--steps", "20",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_tasks"] == synthetic_meta.n_tasks
+
+    def ranking():
+        assert main(["recommend", str(image_folder), "-k", "4", "--model", str(model), "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    first = ranking()
+    assert [r["rank"] for r in first] == [1, 2, 3, 4]
+    assert all(validate_configuration(r["config"]) == r["config"] and "score" in r and "std" in r for r in first)
+    assert ranking() == first  # same seed, same ranking
+
+
+def test_cli_recommend_with_a_model_from_another_version_is_refused(synthetic_meta, image_folder, tmp_path, capsys):
+    from hyperstar.cli import main
+
+    model = tmp_path / "model"
+    Recommender(**FAST).fit(synthetic_meta).save(model)
+    info = json.loads((model / "model.json").read_text())
+    info["model_format"] = 99
+    (model / "model.json").write_text(json.dumps(info))
+    assert main(["recommend", str(image_folder), "--model", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert "was saved by hyperstar" in err and "Traceback" not in err
