@@ -103,6 +103,38 @@ def speed(meta, rec: Recommender, n_images: int = 1000, repeats: int = 3) -> dic
             "encoder_images_per_s": float(len(x) / feat_s), "torch_threads": torch.get_num_threads()}
 
 
+_WORKER: dict = {}
+
+
+def _load(meta_path, complete_only):
+    meta = load_meta_dataset(meta_path, allow_incomplete=complete_only)
+    if complete_only:
+        meta = meta.subset(np.flatnonzero(np.isfinite(meta.curves).all(axis=(1, 2))))
+    return meta
+
+
+def _init_worker(meta_path, complete_only, feats) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # small models: one thread per process beats oversubscription
+    _WORKER["meta"] = _load(meta_path, complete_only)
+    _WORKER["feats"] = feats
+
+
+def _fit_and_rank(t: int, seed: int, variant: str, steps: int | None):
+    from hyperstar.suite import make_task
+
+    meta, feats = _WORKER["meta"], _WORKER["feats"]
+    train = meta.subset([i for i in range(meta.n_tasks) if i != t])
+    kwargs = dict(HYPERSTAR_VARIANTS[variant], seed=seed)
+    if steps:
+        kwargs["steps"] = steps
+    t0 = time.perf_counter()
+    rec = Recommender(**kwargs).fit(train, features=feats)
+    scores, _ = rec.score(make_task(meta.recipes[t]), meta.configs, seed=seed)
+    return np.argsort(-scores, kind="stable"), time.perf_counter() - t0
+
+
 def summarize(rows):
     by = {}
     for r in rows:
@@ -150,16 +182,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meta", default=None)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--variants", nargs="*", default=list(HYPERSTAR_VARIANTS))
+    parser.add_argument("--variants", nargs="*", default=["hyperstar_stats", "hyperstar_attention"],
+                        choices=list(HYPERSTAR_VARIANTS))
+    parser.add_argument("--workers", type=int, default=2, help="parallel processes for the recommender fits")
     parser.add_argument("--steps", type=int, default=None, help="override the recommender's training steps")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     parser.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run")
     parser.add_argument("--complete-tasks-only", action="store_true",
                         help="use the complete tasks of a meta-dataset still being built")
     args = parser.parse_args()
-    meta = load_meta_dataset(args.meta, allow_incomplete=args.complete_tasks_only)
-    if args.complete_tasks_only:
-        meta = meta.subset(np.flatnonzero(np.isfinite(meta.curves).all(axis=(1, 2))))
+    meta = _load(args.meta, args.complete_tasks_only)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "ranking_benchmark_rows.jsonl"
@@ -170,40 +202,34 @@ def main() -> None:
     probe, feats = cached_features(meta, {})
     from tqdm.auto import tqdm
 
-    jobs = [(t, s) for s in range(args.seeds) for t in range(meta.n_tasks)]
-    for t, seed in tqdm(jobs, desc="leave-one-task-out", disable=not sys.stderr.isatty()):
+    for t in range(meta.n_tasks):  # baselines: cheap, in this process
         name = meta.task_names[t]
         train = meta.subset([i for i in range(meta.n_tasks) if i != t])
-        orders = {}
-        if ("random", name, seed) not in done:
-            orders["random"] = RandomOrder(seed=seed).fit(train).order()
-        if seed == 0:  # deterministic methods: one row per task
-            orders["average_rank"] = AverageRank().fit(train).order()
-            orders["knn_meta_features"] = NearestNeighbors(k=3).fit(train).order(meta.descriptors[t])
-            orders["oracle"] = Oracle().fit(train).order(true_acc=acc[t])
-        from hyperstar.suite import make_task
+        orders = {f"random@{s}": RandomOrder(seed=s).fit(train).order() for s in range(args.seeds)}
+        orders["average_rank@0"] = AverageRank().fit(train).order()
+        orders["knn_meta_features@0"] = NearestNeighbors(k=3).fit(train).order(meta.descriptors[t])
+        orders["oracle@0"] = Oracle().fit(train).order(true_acc=acc[t])
+        for key, order in orders.items():
+            method, seed = key.split("@")
+            if (method, name, int(seed)) not in done:
+                append_record(rows_path, {"method": method, "task": name, "family": meta.families[t], "seed": int(seed),
+                                          **metrics(order, acc[t])})
+    jobs = [(t, seed, v) for seed in range(args.seeds) for t in range(meta.n_tasks) for v in args.variants
+            if (v, meta.task_names[t], seed) not in done]
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
 
-        task = None
-        for variant in args.variants:
-            if (variant, name, seed) in done:
-                continue
-            kwargs = dict(HYPERSTAR_VARIANTS[variant], seed=seed)
-            if args.steps:
-                kwargs["steps"] = args.steps
-            t0 = time.perf_counter()
-            rec = Recommender(**kwargs).fit(train, features=feats)
-            rec._extractor_cache = probe._extractor()
-            task = task or make_task(meta.recipes[t])
-            scores, _ = rec.score(task, meta.configs, seed=seed)
-            orders[variant] = np.argsort(-scores, kind="stable")
-            orders[variant + "__fit_seconds"] = time.perf_counter() - t0
-        for method, order in orders.items():
-            if method.endswith("__fit_seconds") or (method, name, seed) in done:
-                continue
-            row = {"method": method, "task": name, "family": meta.families[t], "seed": seed, **metrics(order, acc[t])}
-            if method + "__fit_seconds" in orders:
-                row["fit_seconds"] = orders[method + "__fit_seconds"]
-            append_record(rows_path, row)
+
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn"),
+                             initializer=_init_worker, initargs=(args.meta, args.complete_tasks_only, feats)) as pool:
+        futures = {pool.submit(_fit_and_rank, t, seed, variant, args.steps): (t, seed, variant)
+                   for t, seed, variant in jobs}
+        for fut in tqdm(as_completed(futures), total=len(futures), desc="leave-one-task-out",
+                        disable=not sys.stderr.isatty()):
+            t, seed, variant = futures[fut]
+            order, seconds = fut.result()
+            append_record(rows_path, {"method": variant, "task": meta.task_names[t], "family": meta.families[t],
+                                      "seed": seed, **metrics(order, acc[t]), "fit_seconds": seconds})
     rows = read_records(rows_path)
     summary = summarize(rows)
     full_rec = Recommender(seed=0).fit(meta, features=feats)
