@@ -293,6 +293,118 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- hyperparameter optimisation
+
+
+def _quiet_hpbandster(args: argparse.Namespace) -> None:
+    if not args.debug:  # hpbandster's own INFO lines are noise next to ours
+        logging.getLogger("hpbandster").setLevel(logging.WARNING)
+        logging.getLogger("hyperstar.hpo.hpbandster").setLevel(logging.WARNING)
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (a cluster's scheduler, `kill`) shuts a run down as cleanly as Ctrl-C does."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread (e.g. main() called from a thread): leave it
+        pass
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .exceptions import InvalidInputError
+    from .hpo import tune
+
+    _quiet_hpbandster(args)
+    _sigterm_as_interrupt()
+    from pathlib import Path
+
+    if not Path(args.path).is_dir():
+        from .exceptions import DataError
+
+        raise DataError(f"Dataset folder '{args.path}' does not exist: expected one sub-folder per class (ImageFolder layout).")
+    recommender = None
+    if args.model:
+        from .recommender import Recommender
+
+        recommender = Recommender.load(args.model)
+    elif args.warm_start and not args.resume and not args.meta:
+        from .recommender import Recommender
+
+        try:
+            recommender = Recommender.default()
+        except HyperstarError as exc:
+            raise InvalidInputError(
+                f"A warm start needs a ranking: pass --model MODEL or --meta META, or use --no-warm-start ({exc})"
+            ) from None
+    result = tune(
+        args.path,
+        args.optimizer,
+        recommender=recommender,
+        meta=args.meta,
+        warm_start=args.warm_start,
+        min_budget=args.min_budget,
+        max_budget=args.max_budget,
+        eta=args.eta,
+        n_iterations=args.n_iterations,
+        n_workers=args.workers,
+        run_dir=args.run_dir,
+        resume=args.resume,
+        seed=args.seed,
+        backbone=args.backbone,
+        weights=args.weights,
+        resolution=args.resolution,
+        device=args.device,
+        random_fraction=args.random_fraction,
+        adaptive=args.adaptive,
+        host=args.host,
+        port=args.port,
+        secret=args.secret,
+        progress=not args.quiet,
+    )
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    if result.incumbent is None:
+        print(f"no job finished after {result.n_jobs} job(s); see {result.run_dir}")
+        return 0
+    test = "n/a" if result.test_acc is None else f"{result.test_acc:.3f}"
+    print(f"incumbent {tuple(result.incumbent_id)}: val_acc {result.val_acc:.3f}, test_acc {test} at "
+          f"{result.budget:g} epochs ({result.n_jobs} jobs, {result.total_budget:g} epochs of budget)")
+    print(json.dumps(result.incumbent, sort_keys=True))
+    print(f"run directory: {result.run_dir} (trajectory.png, configs.json, results.json)")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from .exceptions import InvalidInputError
+    from .hpo.seam import SECRET_ENV, read_connection_file
+    from .hpo.workers import serve_worker
+
+    _quiet_hpbandster(args)
+    conn = read_connection_file(args.run_dir) if args.run_dir else {}
+    run_id = args.run_id or conn.get("run_id")
+    nameserver = args.nameserver or conn.get("host")
+    port = args.nameserver_port or conn.get("port")
+    if not (run_id and nameserver and port):
+        raise InvalidInputError(
+            "Say which run to join: --run-dir DIR (of a running tune), or --run-id ID --nameserver HOST --nameserver-port P."
+        )
+    secret = args.secret or os.environ.get(SECRET_ENV) or conn.get("secret")
+    n = serve_worker(str(run_id), nameserver, int(port), secret=secret, host=args.host, data=args.data,
+                     device=args.device, threads=args.threads, work_dir=args.work_dir, parent_pid=args.parent_pid,
+                     wait=args.wait)
+    if args.verbose or args.debug:
+        sys.stderr.write(f"hyperstar: worker done after {n} job(s)\n")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -383,6 +495,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pretrain_source)
+
+    p = sub.add_parser("tune", help="task-aware Hyperband / BOHB / random search with real fine-tuning (hpbandster)")
+    p.add_argument("path", help="image folder: one sub-folder per class")
+    p.add_argument("--optimizer", choices=("hb", "bohb", "random"), default="bohb")
+    p.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
+                   help="start from the recommended ranking (default: on; --model, --meta or the shipped recommender)")
+    p.add_argument("--model", default=None, help="saved recommender folder to rank with (default: the shipped one)")
+    p.add_argument("--meta", default=None,
+                   help="meta-dataset folder: average-rank warm start without --model, and needed by --adaptive")
+    p.add_argument("--adaptive", action="store_true", help="re-rank the remaining configurations as results come in")
+    p.add_argument("--random-fraction", type=float, default=None,
+                   help="share of random configurations mixed into the ranking (default: 0 for hb/random, 1/3 for bohb)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: one per GPU, else 1; 0: only workers started by hand)")
+    p.add_argument("--min-budget", type=float, default=1, help="smallest budget in epochs (default 1)")
+    p.add_argument("--max-budget", type=int, default=9, help="largest budget in epochs (default 9)")
+    p.add_argument("--eta", type=float, default=3, help="successive-halving rate (default 3)")
+    p.add_argument("--n-iterations", type=int, default=None, help="Hyperband iterations (default: one full round)")
+    p.add_argument("--run-dir", default=None, help="folder for logs, checkpoints and plots (default hyperstar-runs/<id>)")
+    p.add_argument("--resume", action="store_true", help="continue the killed run in --run-dir")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backbone", default="smallcnn", help="registered backbone name (default smallcnn)")
+    p.add_argument("--weights", default="auto", help="'auto', 'none', a .pt file, or torchvision weights name")
+    p.add_argument("--resolution", type=int, default=32)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address the nameserver and master listen on; this machine's address to let other machines join")
+    p.add_argument("--port", type=int, default=0, help="nameserver port (default: a free one)")
+    p.add_argument("--secret", default=None,
+                   help="shared secret workers must present (default: $HYPERSTAR_SECRET or a random one, "
+                        "saved in RUN_DIR/nameserver.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("worker", help="join a running `hyperstar tune` as a worker (e.g. from another machine)")
+    p.add_argument("--run-dir", default=None, help="run directory of the tune (reads its nameserver.json)")
+    p.add_argument("--run-id", default=None, help="run id (in RUN_DIR/nameserver.json)")
+    p.add_argument("--nameserver", default=None, help="address of the tune's nameserver")
+    p.add_argument("--nameserver-port", type=int, default=None, help="port of the tune's nameserver")
+    p.add_argument("--secret", default=None, help="the run's shared secret (default: $HYPERSTAR_SECRET)")
+    p.add_argument("--host", default="127.0.0.1", help="this machine's address as the master can reach it")
+    p.add_argument("--data", default=None, help="the image folder on this machine (default: the path the tune uses)")
+    p.add_argument("--work-dir", default=None, help="folder for checkpoints here (default: the tune's run directory)")
+    p.add_argument("--device", default=None, help="device (default: the tune's, usually 'auto')")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the nameserver (default 30)")
+    p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("demo", help="run the demo on a small built-in task")
     p.add_argument("--epochs", type=int, default=5)
