@@ -163,7 +163,7 @@ def plot(summary, rows, path: Path) -> None:
     methods = sorted(summary, key=lambda m: summary[m]["configs_to_best_mean"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     data = [[r["configs_to_best"] for r in rows if r["method"] == m] for m in methods]
-    axes[0].boxplot(data, vert=False, showmeans=True)
+    axes[0].boxplot(data, orientation="horizontal", showmeans=True)
     axes[0].set_yticks(range(1, len(methods) + 1), methods, fontsize=8)
     axes[0].set_xscale("log")
     axes[0].set_xlabel("configurations evaluated until the task's best (log)")
