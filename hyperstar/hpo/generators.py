@@ -148,7 +148,20 @@ class _RankingQueue:
             logger.warning("Could not adapt the ranking to job %s: %s: %s", job.id, type(exc).__name__, exc)
 
 
-class RankedConfigGenerator(base_config_generator):
+class _RankingState:
+    """What both task-aware generators share: a ranking queue in ``self.state``."""
+
+    def mark_used(self, config: Mapping[str, Any]) -> None:
+        """Tell the generator that ``config`` was already evaluated (resume replays)."""
+        self.state.mark_used(config)
+
+    @property
+    def remaining(self) -> list[dict[str, Any]]:
+        """The ranked configurations not handed out yet, in their current order."""
+        return list(self.state.queue)
+
+
+class RankedConfigGenerator(_RankingState, base_config_generator):
     """Task-aware Hyperband's generator: the next top-ranked unused configuration for each new slot.
 
     ``ranking``: configurations best first (dicts or ``Recommendation`` objects).
@@ -199,15 +212,6 @@ class RankedConfigGenerator(base_config_generator):
         super().new_result(job, update_model=update_model)
         self.state.observe(job)
 
-    def mark_used(self, config: Mapping[str, Any]) -> None:
-        """Tell the generator that ``config`` was already evaluated (resume replays)."""
-        self.state.mark_used(config)
-
-    @property
-    def remaining(self) -> list[dict[str, Any]]:
-        """The ranked configurations not handed out yet, in their current order."""
-        return list(self.state.queue)
-
 
 def bohb_space(space: ConfigurationSpace | None = None, seed: int | None = None) -> ConfigurationSpace:
     """``space`` as hpbandster's BOHB can model it: ordinal hyperparameters become categorical.
@@ -242,7 +246,7 @@ def bohb_space(space: ConfigurationSpace | None = None, seed: int | None = None)
     return cs
 
 
-class TaskAwareBOHB(_HpBandSterBOHB):
+class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
     """hpbandster's BOHB generator, warm-started with a ranking.
 
     Whenever BOHB would draw a configuration at random (always, until its density model exists;
@@ -360,15 +364,6 @@ class TaskAwareBOHB(_HpBandSterBOHB):
             except Exception as exc:  # a model that cannot be fitted must not stop the run
                 self.logger.warning("BOHB could not learn from job %s (%s: %s).", job.id, type(exc).__name__, exc)
         self.state.observe(job)
-
-    def mark_used(self, config: Mapping[str, Any]) -> None:
-        """Tell the generator that ``config`` was already evaluated (resume replays)."""
-        self.state.mark_used(config)
-
-    @property
-    def remaining(self) -> list[dict[str, Any]]:
-        """The ranked configurations not handed out yet, in their current order."""
-        return list(self.state.queue)
 
 
 def _check_fraction(value: Any) -> None:
