@@ -62,21 +62,28 @@ def design_configurations(n_configs: int = 64, seed: int = 0) -> list[dict[str, 
     return configs
 
 
-def _file_digest(path: Path | None) -> str | None:
+def _file_digest(path: Path | str | None) -> str | None:
     if path is None:
         return None
+    if isinstance(path, str):  # torchvision weights named by the user ("DEFAULT", "IMAGENET1K_V1")
+        return f"torchvision:{path}"
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def _resolve_weights(backbone: str, weights: Any) -> Path | None:
+def _resolve_weights(backbone: str, weights: Any) -> Path | str | None:
+    """A weights file, a torchvision weights name (a string without a file suffix), or None."""
     if weights == "auto":
         path = source_weights_path(backbone)
         return path if path.is_file() else None
     if weights is None:
         return None
+    if isinstance(weights, str) and not Path(weights).suffix and not Path(weights).exists():
+        return weights
     path = Path(weights)
     if not path.is_file():
-        raise InvalidInputError(f"Backbone weights '{path}' do not exist.")
+        raise InvalidInputError(
+            f"Backbone weights '{path}' do not exist. Pass a .pt file, a torchvision weights name, 'auto' or 'none'."
+        )
     return path
 
 
@@ -185,7 +192,7 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
         "created": (existing or {}).get("created") or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "backbone": backbone,
-        "weights": weights_path.name if weights_path else None,
+        "weights": (weights_path.name if isinstance(weights_path, Path) else weights_path) if weights_path else None,
         "weights_digest": digest,
         "resolution": resolution,
         "max_budget": max_budget,

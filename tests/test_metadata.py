@@ -160,3 +160,12 @@ def test_cli_info_json_on_a_built_dataset(tmp_path, capsys):
     assert info["complete"] is True and info["n_tasks"] == 2 and info["n_configs"] == 3
     assert 0 <= info["val_acc_min"] <= info["val_acc_max"] <= 1
     assert "mean_pairwise_spearman" in info["analysis"]
+
+
+def test_builder_weights_resolution(tmp_path):
+    from hyperstar.builder import _resolve_weights
+
+    assert _resolve_weights("resnet18", "DEFAULT") == "DEFAULT"  # handed to torchvision
+    assert _resolve_weights("smallcnn_tiny", None) is None
+    with pytest.raises(InvalidInputError, match="do not exist"):
+        _resolve_weights("smallcnn", tmp_path / "missing.pt")
