@@ -64,11 +64,16 @@ def _rank_targets(acc: np.ndarray) -> np.ndarray:
 
 
 def _spearman_matrix(acc: np.ndarray) -> np.ndarray:
-    t = acc.shape[0]
-    if t < 2:
-        return np.ones((t, t))
-    s = spearmanr(acc.T).statistic
-    s = np.atleast_2d(np.nan_to_num(np.asarray(s, dtype=float), nan=0.0))
+    """[T, T] Spearman correlations of the tasks' configuration rankings; a task whose accuracies
+    are all equal (nothing learned) correlates 0 with the others."""
+    from scipy.stats import rankdata
+
+    ranks = np.vstack([rankdata(row) for row in acc]).astype(float)
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(ranks, axis=1)
+    ok = norm > 0
+    ranks[ok] /= norm[ok, None]
+    s = ranks @ ranks.T
     np.fill_diagonal(s, 1.0)
     return s
 

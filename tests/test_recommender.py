@@ -154,3 +154,15 @@ def test_cli_recommend_with_a_model_from_another_version_is_refused(synthetic_me
     assert main(["recommend", str(image_folder), "--model", str(model)]) == 1
     err = capsys.readouterr().err
     assert "was saved by hyperstar" in err and "Traceback" not in err
+
+
+def test_similarity_targets_survive_a_task_that_learned_nothing():
+    from scipy.stats import spearmanr
+
+    from hyperstar.recommender import _spearman_matrix
+
+    acc = np.random.default_rng(0).random((4, 12))
+    assert np.allclose(_spearman_matrix(acc), spearmanr(acc.T).statistic)
+    acc[1] = 0.1  # constant: every configuration at chance
+    s = _spearman_matrix(acc)
+    assert s.shape == (4, 4) and np.all(s[1, [0, 2, 3]] == 0) and s[1, 1] == 1
