@@ -546,6 +546,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         device=args.device,
         random_fraction=args.random_fraction,
         adaptive=args.adaptive,
+        generator_options={"reserve_top": args.reserve_top} if args.reserve_top else None,
         host=args.host,
         port=args.port,
         secret=args.secret,
@@ -690,6 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meta", default=None,
                    help="meta-dataset folder: average-rank warm start without --model, and needed by --adaptive")
     p.add_argument("--adaptive", action="store_true", help="re-rank the remaining configurations as results come in")
+    p.add_argument("--reserve-top", type=int, default=0,
+                   help="keep the top K recommendations for brackets that start at the maximum budget, so a "
+                        "noisy first epoch cannot kill them (benchmarks/results/warmstart_variants.md)")
     p.add_argument("--random-fraction", type=float, default=None,
                    help="share of random configurations mixed into the ranking (default: 0 for hb/random, 1/3 for bohb)")
     p.add_argument("--workers", type=int, default=None,

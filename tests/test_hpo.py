@@ -525,3 +525,17 @@ def test_a_worker_started_by_hand_joins_a_running_tune(folder, tmp_path):
     _, i_err = finish(intruder, timeout=60)
     assert intruder.returncode != 0
     assert "secret does not match" in i_err and len(i_err.strip().splitlines()) == 1 and "Traceback" not in i_err
+
+
+def test_bohb_reserved_top_waits_for_a_high_budget_even_with_a_model():
+    ranking = sample_configurations(n=40, seed=4)
+    cg = TaskAwareBOHB(ranking, random_fraction=0.0, seed=0, reserve_top=2, reserve_budget=9.0)
+    for i in range(35):  # low-budget brackets: the top two never appear
+        config, info = cg.get_config(1.0)
+        assert info.get("rank") not in (1, 2)
+        cg.new_result(FakeJob(config, 1.0, 0.1 if config["optimizer"] == "adamw" else 0.9, i))
+    assert cg.has_model
+    top = [cg.get_config(9.0)[1] for _ in range(3)]
+    assert [t.get("rank") for t in top[:2]] == [1, 2] and top[2]["source"] == "model"
+    with pytest.raises(InvalidInputError, match="reserve_budget"):
+        TaskAwareBOHB(ranking, reserve_top=1)

@@ -96,6 +96,12 @@ class _RankingQueue:
         self.used.add(key)
         self.queue = [c for c in self.queue if config_key(c) != key]
 
+    def reserved_ready(self, budget: float) -> bool:
+        """Whether reserved top recommendations wait and ``budget`` is high enough to take them."""
+        if not self.reserved or self.reserve_budget is None or budget < self.reserve_budget:
+            return False
+        return any(config_key(c) in self.reserved for c in self.queue)
+
     def next_ranked(self, budget: float) -> tuple[dict[str, Any], int] | None:
         low = self.reserved and (self.reserve_budget is None or budget < self.reserve_budget)
         for i, config in enumerate(self.queue):
@@ -254,7 +260,9 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
     KDE is fitted on all results, warm-start ones included. ``scorer``: optional callable
     ``configs -> scores`` (higher is better, e.g. a recommender's predicted score); with
     ``n_candidates > 1`` the model proposes that many configurations and the scorer picks one.
-    ``candidates``, ``adaptive``, ``seed``: as in :class:`RankedConfigGenerator`. Other keyword
+    ``candidates``, ``adaptive``, ``seed``, ``reserve_top`` / ``reserve_budget``: as in
+    :class:`RankedConfigGenerator` (reserved configurations are served at the first high-budget
+    bracket even once the model exists). Other keyword
     arguments are BOHB's own (``min_points_in_model``, ``top_n_percent``, ``num_samples``,
     ``bandwidth_factor``, ``min_bandwidth``).
     """
@@ -270,6 +278,8 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
         scorer: Callable[[list[dict[str, Any]]], Sequence[float]] | None = None,
         n_candidates: int = 1,
         seed: int = 0,
+        reserve_top: int = 0,
+        reserve_budget: float | None = None,
         min_points_in_model: int | None = None,
         top_n_percent: int = 15,
         num_samples: int = 64,
@@ -292,7 +302,9 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
                 min_bandwidth=min_bandwidth,
                 logger=logger or logging.getLogger(__name__),
             )
-        self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, 0, None)
+        if reserve_top and reserve_budget is None:
+            raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
+        self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget)
         self.scorer = scorer
         self.n_candidates = int(n_candidates)
         # hpbandster's BOHB draws from numpy's global generator; give it its own, swapped in per call.
@@ -326,7 +338,9 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
     def get_config(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         budget = plain_budget(budget)
         with self._own_rng():
-            random_pick = not self.has_model or np.random.rand() < self.random_fraction
+            # Reserved top recommendations go to the first bracket that starts high enough, model or not.
+            random_pick = (self.state.reserved_ready(budget) or not self.has_model
+                           or np.random.rand() < self.random_fraction)
             if random_pick:
                 ranked = self.state.next_ranked(budget)
                 if ranked is not None:

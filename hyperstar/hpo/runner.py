@@ -650,8 +650,8 @@ def _make_generator(optimizer: str, ranking, *, seed: int, random_fraction: floa
         options.setdefault("scorer", scorer)
     else:
         cls, rf = RankedConfigGenerator, (0.0 if random_fraction is None else random_fraction)
-        if options.get("reserve_top"):
-            options.setdefault("reserve_budget", float(max_budget))
+    if options.get("reserve_top"):
+        options.setdefault("reserve_budget", float(max_budget))
     try:
         return cls(ranking, candidates=candidates, random_fraction=rf, adaptive=adaptive, seed=seed, **options)
     except TypeError as exc:
