@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # torchvision from the registry is a CUDA build and needs its matching torch (see DESIGN.md).
 TORCH_PINS := torch==2.15.0 torchvision==0.29.2
 
-.PHONY: test demo install clean-venv test-all
+.PHONY: test demo install clean-venv test-all bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test-all: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hyperstar demo
+
+# Benchmark-only dependencies (Optuna, for benchmarks/hpo_tabular.py): the `bench` extra.
+bench-deps: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 
 clean-venv:
 	rm -rf $(VENV)
