@@ -503,12 +503,52 @@ def plot(summary: dict, s: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def diagnostics(meta, rows: list[dict], tasks: list[int], rankings: dict[str, list[int]], s: dict) -> dict:
+    """Why the warm starts win or lose: how good the rankings are, what the first bracket keeps, what BOHB changes."""
+    from hyperstar.baselines import AverageRank
+
+    tol = s["tolerance"] / 100.0
+    orders = {"average_rank": {}, "hyperstar": {}}
+    for t in tasks:
+        name = meta.task_names[t]
+        orders["average_rank"][name] = AverageRank().fit(meta.subset([i for i in range(meta.n_tasks) if i != t])).order()
+        if name in rankings:
+            orders["hyperstar"][name] = rankings[name]
+    out: dict = {"ranking_has_target_in_top": {}}
+    for kind, by_task in orders.items():
+        pos = []
+        for name, order in by_task.items():
+            f = meta.final_acc[meta.task_names.index(name)]
+            pos.append(next(i + 1 for i, c in enumerate(order) if f[c] >= f.max() - tol - EPS))
+        if pos:
+            out["ranking_has_target_in_top"][kind] = {"n_tasks": len(pos), **{f"top_{k}": int(sum(p <= k for p in pos))
+                                                                             for k in (1, 3, 9)},
+                                                      "median_position": float(np.median(pos))}
+    first = _hb_epochs_per_iteration(0, s["min_budget"], s["max_budget"], s["eta"], "hb")
+    out["first_bracket_epochs"] = first
+    out["on_target_after_first_bracket"] = {}
+    for m in ("hb", "hb_avgrank", "hyperstar_hb", "hyperstar_hb_adaptive"):
+        rs = [r for r in rows if r["method"] == m]
+        if rs:
+            out["on_target_after_first_bracket"][m] = float(np.mean([time_to_target(r, s["tolerance"], int(first)) <= first
+                                                                     for r in rs]))
+    by = {(r["method"], r["task"], r["seed"]): r for r in rows}
+    out["bohb_same_trajectory_as_hb"] = {}
+    for hb, bohb in (("hb", "bohb"), ("hyperstar_hb", "hyperstar_bohb")):
+        pairs = [(r, by[(bohb, r["task"], r["seed"])]) for r in rows
+                 if r["method"] == hb and (bohb, r["task"], r["seed"]) in by]
+        if pairs:
+            out["bohb_same_trajectory_as_hb"][bohb] = float(np.mean([a["steps"] == b["steps"] for a, b in pairs]))
+    return out
+
+
 def report(meta, rows: list[dict], methods: list[str], tasks: list[int], seeds: int, s: dict, out: Path, name: str,
-           command: str) -> dict:
+           command: str, rankings: dict[str, list[int]] | None = None) -> dict:
     names = {meta.task_names[t] for t in tasks}
     rows = [r for r in rows if r["task"] in names and r["seed"] < seeds and r["method"] in methods]
     expected_all = meta.n_tasks * seeds * len(methods)
     summary = summarize(rows, methods, s)
+    diag = diagnostics(meta, rows, tasks, rankings or {}, s)
     summary["n_tasks"] = len({r["task"] for r in rows})
     summary["n_seeds"] = len({r["seed"] for r in rows})
     summary["partial"] = len(rows) < expected_all
@@ -535,6 +575,7 @@ def report(meta, rows: list[dict], methods: list[str], tasks: list[int], seeds: 
         "summary": {m: {k: v for k, v in d.items()} for m, d in summary["methods"].items()},
         "ratios": summary["ratios"],
         "goals": gl,
+        "diagnostics": diag,
         "curves": {m: {k: v for k, v in c.items() if not k.startswith("_")} for m, c in summary["curves"].items()},
     }
     (out / f"{name}.json").write_text(json.dumps(_plain(result), indent=1) + "\n")
@@ -608,6 +649,22 @@ def report(meta, rows: list[dict], methods: list[str], tasks: list[int], seeds: 
         cells = [f"{100 * d['epochs_trained'][f'tol_{t:g}']['reached_fraction']:.0f}% / "
                  f"{fmt_budget(d['epochs_trained'][f'tol_{t:g}']['median'], B)}" for t in TOLERANCES]
         lines.append(f"| `{m}` | " + " | ".join(cells) + " |")
+    lines += ["", "## Diagnostics", ""]
+    for kind, d in diag["ranking_has_target_in_top"].items():
+        lines.append(f"- The {kind.replace('_', '-')} ranking puts a target configuration first for {d['top_1']} of "
+                     f"{d['n_tasks']} held-out tasks, in its top 3 for {d['top_3']}, in its top 9 for {d['top_9']} "
+                     f"(median position {d['median_position']:g}).")
+    if diag["on_target_after_first_bracket"]:
+        parts = [f"`{m}` {100 * v:.0f}%" for m, v in diag["on_target_after_first_bracket"].items()]
+        lines.append(f"- Runs on target after the first bracket ({diag['first_bracket_epochs']:.0f} epochs: 9 "
+                     "configurations for 1 epoch, the best 3 continued to 3, the best 1 to the maximum): "
+                     + ", ".join(parts) + ". A warm-started Hyperband puts its top 9 into this most aggressive bracket; "
+                     "a top configuration that trails after 1 or 3 epochs is stopped there and not proposed again until every "
+                     "configuration has been used.")
+    for m, v in diag["bohb_same_trajectory_as_hb"].items():
+        lines.append(f"- `{m}` had the same incumbent trajectory as its Hyperband counterpart (same seed) in "
+                     f"{100 * v:.0f}% of the runs: on a table of {meta.n_configs} configurations the density model "
+                     "can only choose among the configurations not used yet.")
     opt = summary["methods"].get("optuna_tpe")
     if opt:
         lines += ["", f"Optuna per run (mean): {opt['run_stats_mean'].get('n_trials', 0):.0f} trials, "
@@ -740,7 +797,7 @@ def main() -> None:
                     el = time.monotonic() - start
                     print(f"hpo_tabular: {n}/{len(futures)} runs, {el / 60:.1f} min, "
                           f"about {el / n * (len(futures) - n) / 60:.0f} min left", file=sys.stderr, flush=True)
-    result = report(meta, finished(), args.methods, tasks, args.seeds, s, out, args.name, command)
+    result = report(meta, finished(), args.methods, tasks, args.seeds, s, out, args.name, command, rankings)
     print((out / f"{args.name}.md").read_text())
     if result["partial"]:
         print(f"hpo_tabular: partial ({result['n_runs']} of {result['n_runs_expected_full']} runs).", file=sys.stderr)
