@@ -546,7 +546,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         device=args.device,
         random_fraction=args.random_fraction,
         adaptive=args.adaptive,
-        generator_options={"reserve_top": args.reserve_top} if args.reserve_top else None,
+        generator_options={**({"reserve_top": args.reserve_top} if args.reserve_top else {}),
+                           **({} if args.revisit else {"revisit": False})} or None,
         host=args.host,
         port=args.port,
         secret=args.secret,
@@ -694,6 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reserve-top", type=int, default=0,
                    help="keep the top K recommendations for brackets that start at the maximum budget, so a "
                         "noisy first epoch cannot kill them (benchmarks/results/warmstart_variants.md)")
+    p.add_argument("--revisit", action=argparse.BooleanOptionalAction, default=True,
+                   help="give a top recommendation that successive halving stopped early another run in a later "
+                        "bracket that starts at a higher budget (default: on; --no-revisit hands each out once; "
+                        "benchmarks/results/hpo_tabular.md)")
     p.add_argument("--random-fraction", type=float, default=None,
                    help="share of random configurations mixed into the ranking (default: 0 for hb/random, 1/3 for bohb)")
     p.add_argument("--workers", type=int, default=None,

@@ -235,6 +235,58 @@ def test_reserved_top_recommendations_wait_for_a_high_budget_bracket():
     assert low == [3, 4, 5] and high == [1, 2]
 
 
+def _finished_job(config, budget, loss=0.5):
+    from hpbandster.core.dispatcher import Job
+
+    job = Job((0, 0, 0), config=config, budget=budget, working_directory=".")
+    job.result, job.exception = {"loss": loss, "info": {}}, None
+    return job
+
+
+def test_revisit_gives_a_top_pick_stopped_early_a_second_chance_higher_up():
+    ranking = sample_configurations(n=6, seed=4)
+    cg = RankedConfigGenerator(ranking, seed=0)
+    assert [cg.get_config(1.0)[1]["rank"] for _ in range(4)] == [1, 2, 3, 4]
+    cg.new_result(_finished_job(ranking[0], 3.0))  # rank 1 was promoted to 3 in its bracket; ranks 2-4 stopped at 1
+    assert [cg.get_config(3.0)[1]["rank"] for _ in range(2)] == [2, 3]  # a bracket starting at 3: not rank 1 again
+    assert [cg.get_config(9.0)[1]["rank"] for _ in range(3)] == [1, 2, 3]
+    assert [cg.get_config(9.0)[1]["rank"] for _ in range(3)] == [4, 5, 6]
+    assert cg.get_config(9.0)[1]["source"] == "random"  # everything ranked has run at the maximum budget
+    assert cg.get_config(1.0)[1]["source"] == "random"  # and at 1 (ranks 5, 6 at 9 count as run at 1)
+
+    once = RankedConfigGenerator(ranking, revisit=False, seed=0)
+    got = [once.get_config(b)[1] for b in (1.0, 1.0, 9.0, 9.0, 9.0, 9.0, 9.0)]
+    assert [i.get("rank") for i in got[:6]] == [1, 2, 3, 4, 5, 6] and got[6]["source"] == "random"
+
+
+def test_revisit_knows_what_a_resumed_run_already_ran():
+    ranking = sample_configurations(n=3, seed=5)
+    cg = RankedConfigGenerator(ranking, seed=0)
+    cg.mark_used(ranking[0], 9.0)  # replayed from the log: handed out at the maximum budget
+    cg.mark_used(ranking[1], 1.0)
+    assert [cg.get_config(3.0)[1]["rank"] for _ in range(2)] == [2, 3]
+
+
+def test_run_tabular_revisits_a_top_pick_and_charges_only_the_extra_epochs(meta9, tmp_path):
+    from hyperstar.hpo.runner import read_log
+
+    t = 0
+    top9 = [int(i) for i in np.argsort(-meta9.final_acc[t])[:9]]
+    slow = min(top9, key=lambda c: meta9.curves[t, c, 0])  # worst after one epoch: stopped in the first bracket
+    ranking = [slow] + [c for c in top9 if c != slow]
+    key = config_key(meta9.configs[slow])
+    jobs = {}
+    for revisit in (True, False):
+        r = run_tabular(meta9, t, "hb", ranking=ranking, n_iterations=2, run_dir=tmp_path / str(revisit),
+                        generator_options={"revisit": revisit})
+        configs, _ = read_log(tmp_path / str(revisit))
+        prev = [0.0] + [p["cumulative_epochs"] for p in r.trajectory[:-1]]
+        jobs[revisit] = [(p["budget"], p["cumulative_epochs"] - before) for p, before in zip(r.trajectory, prev)
+                         if config_key(configs[tuple(p["config_id"])][0]) == key]
+    assert jobs[True] == [(1.0, 1.0), (3.0, 2.0)]  # back in the bracket that starts at 3, continued: 2 more epochs
+    assert jobs[False] == [(1.0, 1.0)]
+
+
 def test_bohb_space_has_no_ordinals_and_keeps_conditions():
     space = bohb_space(seed=0)
     assert not any(hasattr(hp, "sequence") for hp in space.values())

@@ -1,8 +1,10 @@
 """Task-aware configuration generators plugged into hpbandster's ``get_config`` / ``new_result`` seam.
 
 * :class:`RankedConfigGenerator` - task-aware Hyperband (HyperSTAR): every new configuration a
-  bracket asks for is the next top-ranked one not used yet; ``random_fraction`` mixes in random
-  ones; once the ranking is used up, random ones follow.
+  bracket asks for is the next top-ranked one not yet run at the bracket's first budget or more
+  (``revisit``, the default: a top pick that successive halving stopped after one epoch comes back
+  in a later bracket that starts higher; ``revisit=False``: each configuration is handed out once);
+  ``random_fraction`` mixes in random ones; once the ranking is used up, random ones follow.
 * :class:`TaskAwareBOHB` - hpbandster's BOHB generator whose *random* picks (all picks before the
   density model exists, then ``random_fraction`` of them) are the next ranked configurations; its
   KDE learns from every result, warm-start ones included. Optionally a scorer (the recommender)
@@ -77,12 +79,15 @@ def as_ranking(ranking: Sequence[Any] | None, space: ConfigurationSpace | None =
 class _RankingQueue:
     """The remaining ranked configurations, the used ones, and random sampling (shared by both generators)."""
 
-    def __init__(self, ranking, space, candidates, seed, adaptive, reserve_top, reserve_budget):
+    def __init__(self, ranking, space, candidates, seed, adaptive, reserve_top, reserve_budget, revisit=False):
         self.space = space
         self.rng = np.random.default_rng(seed)
         ranked = as_ranking(ranking, space)
         self.rank_of = {config_key(c): i + 1 for i, c in enumerate(ranked)}
         self.queue: list[dict[str, Any]] = ranked
+        self.order: list[dict[str, Any]] = list(ranked)  # the whole ranking, for revisit
+        self.revisit = bool(revisit)
+        self.reached: dict[str, float] = {}  # the largest budget each configuration was handed out or ran at
         self.candidates = as_ranking(candidates, space) if candidates is not None else None
         if self.candidates is not None and not self.candidates:
             raise InvalidInputError("The 'candidates' of a config generator must not be empty.")
@@ -91,10 +96,15 @@ class _RankingQueue:
         self.reserved = {config_key(c) for c in ranked[: max(0, int(reserve_top))]}
         self.reserve_budget = reserve_budget
 
-    def mark_used(self, config: Mapping[str, Any]) -> None:
+    def mark_used(self, config: Mapping[str, Any], budget: float | None = None) -> None:
         key = config_key(config)
         self.used.add(key)
         self.queue = [c for c in self.queue if config_key(c) != key]
+        if budget is not None:
+            self.note(key, budget)
+
+    def note(self, key: str, budget: float) -> None:
+        self.reached[key] = max(self.reached.get(key, 0.0), float(budget))
 
     def reserved_ready(self, budget: float) -> bool:
         """Whether reserved top recommendations wait and ``budget`` is high enough to take them."""
@@ -103,13 +113,22 @@ class _RankingQueue:
         return any(config_key(c) in self.reserved for c in self.queue)
 
     def next_ranked(self, budget: float) -> tuple[dict[str, Any], int] | None:
+        """The best-ranked configuration a bracket starting at ``budget`` may take (None: ranking used up).
+
+        Without ``revisit`` that is the best one never handed out. With ``revisit`` it is the best one
+        that has not yet been run at ``budget`` or more: a top configuration that successive halving
+        stopped after a short run gets a second chance in a later bracket that starts higher (a
+        promotion continues from its checkpoint, so only the extra epochs are paid).
+        """
         low = self.reserved and (self.reserve_budget is None or budget < self.reserve_budget)
-        for i, config in enumerate(self.queue):
+        pool = self.order if self.revisit else self.queue
+        for config in pool:
             key = config_key(config)
             if low and key in self.reserved:
                 continue  # top recommendations wait for a bracket that starts at a high budget
-            del self.queue[i]
-            self.used.add(key)
+            if self.revisit and self.reached.get(key, 0.0) >= budget - 1e-9:
+                continue
+            self.mark_used(config, budget)
             return config, self.rank_of[key]
         return None
 
@@ -142,6 +161,8 @@ class _RankingQueue:
         return fresh[int(np.argmin(d))]
 
     def observe(self, job) -> None:
+        with contextlib.suppress(Exception):  # hpbandster's result callback: must never raise
+            self.note(config_key(job.kwargs["config"]), float(job.kwargs["budget"]))
         if self.adaptive is None or job.result is None:
             return
         loss = job.result.get("loss")
@@ -150,6 +171,8 @@ class _RankingQueue:
         try:
             if self.adaptive.observe(job.kwargs["config"], float(job.kwargs["budget"]), 1.0 - float(loss)):
                 self.queue = [dict(c) for c in self.adaptive.reorder(self.queue)]
+                if self.revisit:
+                    self.order = [dict(c) for c in self.adaptive.reorder(self.order)]
         except Exception as exc:  # runs inside hpbandster's result callback: must never raise
             logger.warning("Could not adapt the ranking to job %s: %s: %s", job.id, type(exc).__name__, exc)
 
@@ -157,9 +180,9 @@ class _RankingQueue:
 class _RankingState:
     """What both task-aware generators share: a ranking queue in ``self.state``."""
 
-    def mark_used(self, config: Mapping[str, Any]) -> None:
-        """Tell the generator that ``config`` was already evaluated (resume replays)."""
-        self.state.mark_used(config)
+    def mark_used(self, config: Mapping[str, Any], budget: float | None = None) -> None:
+        """Tell the generator that ``config`` was already handed out (at ``budget``; resume replays)."""
+        self.state.mark_used(config, budget)
 
     @property
     def remaining(self) -> list[dict[str, Any]]:
@@ -176,7 +199,10 @@ class RankedConfigGenerator(_RankingState, base_config_generator):
     meta-dataset's). ``adaptive``: an :class:`AdaptiveRanking` that re-orders the rest of the
     ranking after every result. ``reserve_top`` / ``reserve_budget``: keep the top-k ranked
     configurations for brackets whose first budget is at least ``reserve_budget`` (so that
-    successive halving cannot drop them on one noisy early epoch). ``seed``: own randomness.
+    successive halving cannot drop them on one noisy early epoch). ``revisit`` (default): a slot of
+    a bracket that starts at budget ``b`` takes the best-ranked configuration not yet run at ``b``
+    or more, so a top pick stopped early is tried again higher up (continuing from its checkpoint);
+    ``revisit=False`` hands each ranked configuration out once. ``seed``: own randomness.
     """
 
     def __init__(
@@ -189,6 +215,7 @@ class RankedConfigGenerator(_RankingState, base_config_generator):
         adaptive: AdaptiveRanking | None = None,
         reserve_top: int = 0,
         reserve_budget: float | None = None,
+        revisit: bool = True,
         seed: int = 0,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -198,7 +225,7 @@ class RankedConfigGenerator(_RankingState, base_config_generator):
             raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
         self.random_fraction = float(random_fraction)
         self.space = space or default_space()
-        self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget)
+        self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget, revisit)
 
     def get_config(self, budget: float) -> tuple[dict[str, Any], dict[str, Any]]:
         budget = plain_budget(budget)
@@ -260,7 +287,7 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
     KDE is fitted on all results, warm-start ones included. ``scorer``: optional callable
     ``configs -> scores`` (higher is better, e.g. a recommender's predicted score); with
     ``n_candidates > 1`` the model proposes that many configurations and the scorer picks one.
-    ``candidates``, ``adaptive``, ``seed``, ``reserve_top`` / ``reserve_budget``: as in
+    ``candidates``, ``adaptive``, ``seed``, ``reserve_top`` / ``reserve_budget``, ``revisit``: as in
     :class:`RankedConfigGenerator` (reserved configurations are served at the first high-budget
     bracket even once the model exists). Other keyword
     arguments are BOHB's own (``min_points_in_model``, ``top_n_percent``, ``num_samples``,
@@ -280,6 +307,7 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
         seed: int = 0,
         reserve_top: int = 0,
         reserve_budget: float | None = None,
+        revisit: bool = True,
         min_points_in_model: int | None = None,
         top_n_percent: int = 15,
         num_samples: int = 64,
@@ -304,7 +332,7 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
             )
         if reserve_top and reserve_budget is None:
             raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
-        self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget)
+        self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget, revisit)
         self.scorer = scorer
         self.n_candidates = int(n_candidates)
         # hpbandster's BOHB draws from numpy's global generator; give it its own, swapped in per call.

@@ -49,7 +49,7 @@ from hpbandster.optimizers import HyperBand, RandomSearch
 
 from ..exceptions import HyperstarError, InvalidInputError
 from ..metadata import MetaDataset, repair_results
-from ..space import default_space
+from ..space import config_key, default_space
 from .adaptive import AdaptiveRanking
 from .generators import RankedConfigGenerator, TaskAwareBOHB, as_ranking
 from .seam import (
@@ -229,7 +229,7 @@ class _SeamMixin:
             config, info = logged
             mark = getattr(self.config_generator, "mark_used", None)
             if mark is not None:
-                mark(config)
+                mark(config, plain_budget(budget))
             return plain_config(config), plain_info(info)
         config, info = self.config_generator.get_config(plain_budget(budget))
         return plain_config(config), plain_info(info)
@@ -521,13 +521,15 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
     max_budget = plain_budget(max_budget)
     best, best_any, inc_id, inc_test, inc_budget = None, None, None, None, None
     cum_budget, cum_epochs, crashed = 0.0, 0.0, 0
-    done: dict[tuple, float] = {}
+    done: dict[str, float] = {}  # per configuration (as its checkpoints are kept): the furthest budget run
     trajectory = []
     for n, (config_id, budget, _stamps, result, _exc) in enumerate(results):
         cum_budget += budget
-        prev = done.get(config_id, 0.0)
+        logged = configs.get(config_id)
+        key = config_key(logged[0]) if logged is not None else repr(config_id)
+        prev = done.get(key, 0.0)
         cum_epochs += budget - (prev if prev <= budget else 0.0)
-        done[config_id] = max(done.get(config_id, 0.0), budget)
+        done[key] = max(prev, budget)
         val = test = None
         if result is None or result.get("loss") is None:
             crashed += 1
