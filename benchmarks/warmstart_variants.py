@@ -1,5 +1,5 @@
-"""Does adaptive re-ranking help a warm-started Hyperband? Does reserving the top picks from
-low-budget kills help? Measured on stored curves with the real hpbandster loop.
+"""Does adaptive re-ranking help a warm-started Hyperband? Does revisiting or reserving the top
+picks stopped by low-budget kills help? Measured on stored curves with the real hpbandster loop.
 
 Run:  .venv/bin/python benchmarks/warmstart_variants.py [--meta PATH] [--seeds 5] [--iterations 2]
 
@@ -7,7 +7,9 @@ For every task of the meta-dataset (held out: the warm start is the average-rank
 *other* tasks) and every seed, Hyperband (min 1, max 9 epochs, eta 3) runs with a TabularWorker:
 
 * ``hb_cold``: vanilla Hyperband (random configurations);
-* ``hb_warm``: task-aware HB, brackets take the next top-ranked unused configurations;
+* ``hb_warm``: task-aware HB as the library runs it by default: a bracket takes the best-ranked
+  configurations not yet run at its first budget (top picks stopped early are revisited higher up);
+* ``hb_warm_once``: the same, handing each ranked configuration out once (``revisit=False``);
 * ``hb_warm_adaptive``: the same, re-ranking the remaining configurations as results come in;
 * ``hb_warm_reserve3``: the top 3 of the ranking are kept for the bracket that starts at the
   maximum budget, so a noisy first epoch cannot kill them.
@@ -33,6 +35,7 @@ from hyperstar.metadata import append_record, load_meta_dataset, read_records  #
 VARIANTS = {
     "hb_cold": dict(warm_start=False),
     "hb_warm": dict(warm_start=True),
+    "hb_warm_once": dict(warm_start=True, generator_options={"revisit": False}),
     "hb_warm_adaptive": dict(warm_start=True, adaptive=True),
     "hb_warm_reserve3": dict(warm_start=True, generator_options={"reserve_top": 3}),
 }
