@@ -59,9 +59,13 @@ def test_resume_refuses_different_settings(tmp_path):
 
 def test_kill_9_mid_build_loses_nothing_finished(tmp_path):
     out = tmp_path / "m"
+    # Tiny cells finish in milliseconds, so the child pauses after each finished record: the kill then
+    # lands mid-build on any machine, however fast (a faster CI box once finished all six first).
     script = (
-        "import sys; from hyperstar.builder import build_meta_dataset; from hyperstar.suite import tiny_suite;"
-        f"build_meta_dataset({str(out)!r}, recipes=tiny_suite()[:2], n_workers=0, n_configs=2, max_budget=2,"
+        "import time; import hyperstar.builder as b; from hyperstar.suite import tiny_suite;"
+        "_append = b.append_record;"
+        "b.append_record = lambda *a, **k: (_append(*a, **k), time.sleep(2.0));"
+        f"b.build_meta_dataset({str(out)!r}, recipes=tiny_suite()[:2], n_workers=0, n_configs=2, max_budget=2,"
         " noise_configs=0, backbone='smallcnn_tiny', weights=None, resolution=16)"
     )
     proc = subprocess.Popen([sys.executable, "-c", script])
