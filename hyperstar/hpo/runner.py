@@ -72,13 +72,25 @@ __all__ = ["tune", "run_tabular", "TuneResult", "resolve_ranking", "read_log", "
 logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("bohb", "hb", "random")
+#: the order of Hyperband's brackets within a round: hpbandster's (most aggressive first: many
+#: configurations at the minimum budget) or reversed (first the bracket that trains its few
+#: configurations at the maximum budget, where a warm start's top picks are judged on full training);
+#: "auto": reversed when warm-started, hpbandster's order otherwise
+BRACKET_ORDERS = ("auto", "aggressive_first", "conservative_first")
+
+
+def resolve_bracket_order(bracket_order: str, optimizer: str, warm_start: bool) -> str:
+    """``"auto"`` -> ``"conservative_first"`` for a warm-started HB / BOHB, else ``"aggressive_first"``."""
+    if bracket_order != "auto":
+        return bracket_order
+    return "conservative_first" if warm_start and optimizer in ("hb", "bohb") else "aggressive_first"
 RUN_FILE = "run.json"
 RANKING_FILE = "ranking.json"
 RESULT_FILE = "result.json"
 PLOT_FILE = "trajectory.png"
 #: settings that must not change when a run is resumed
 _RESUME_KEYS = ("optimizer", "min_budget", "max_budget", "eta", "warm_start", "seed", "kind", "backbone", "weights",
-                "resolution", "channels", "random_fraction", "adaptive", "data", "generator_options")
+                "resolution", "channels", "random_fraction", "adaptive", "data", "generator_options", "bracket_order")
 
 
 # --------------------------------------------------------------------------- the result log
@@ -190,9 +202,11 @@ class _Stopped(Exception):
 class _SeamMixin:
     """Plain types at the seam, resume replays and a shutdown that cannot hang, on an hpbandster optimizer."""
 
-    def __init__(self, *, config_generator, replay_configs=None, replay_results=None, **kwargs):
+    def __init__(self, *, config_generator, replay_configs=None, replay_results=None,
+                 bracket_order: str = "aggressive_first", **kwargs):
         super().__init__(**kwargs)
         self.config_generator = config_generator
+        self.bracket_order = bracket_order
         self.budgets = [plain_budget(b) for b in self.budgets]
         self.min_budget, self.max_budget = plain_budget(self.min_budget), plain_budget(self.max_budget)
         self.config.update(budgets=list(self.budgets), min_budget=self.min_budget, max_budget=self.max_budget)
@@ -209,7 +223,7 @@ class _SeamMixin:
         """(jobs, total budget) of ``n_iterations`` brackets, from hpbandster's own bracket plans."""
         jobs, budget = 0, 0.0
         for i in range(n_iterations):
-            it = super().get_next_iteration(i, {})
+            it = super().get_next_iteration(self._bracket(i), {})
             jobs += int(sum(it.num_configs))
             budget += float(sum(n * float(b) for n, b in zip(it.num_configs, it.budgets)))
         return jobs, budget
@@ -217,10 +231,18 @@ class _SeamMixin:
     def get_next_iteration(self, iteration, iteration_kwargs={}):
         if self._stop_reason is not None:
             raise _Stopped(self._stop_reason)
-        it = super().get_next_iteration(iteration, iteration_kwargs)
+        it = super().get_next_iteration(self._bracket(iteration), iteration_kwargs)
+        it.HPB_iter = iteration  # config ids and result routing follow the position in the run, not the bracket
         it.budgets = [plain_budget(b) for b in it.budgets]
         it.config_sampler = functools.partial(self._sample, it)
         return it
+
+    def _bracket(self, iteration: int) -> int:
+        """The index hpbandster's bracket formula gets for the ``iteration``-th bracket of this run."""
+        m = getattr(self, "max_SH_iter", 1)
+        if self.bracket_order == "aggressive_first" or m <= 1:
+            return iteration
+        return (iteration // m) * m + (m - 1 - iteration % m)  # the same brackets, each round reversed
 
     def _sample(self, iteration, budget):
         config_id = (iteration.HPB_iter, iteration.stage, iteration.actual_num_configs[iteration.stage])
@@ -668,9 +690,11 @@ def _make_master(optimizer: str, cg, **kwargs):
 # --------------------------------------------------------------------------- the loop
 
 
-def _check_settings(optimizer, min_budget, max_budget, eta, n_iterations) -> None:
+def _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracket_order="auto") -> None:
     if optimizer not in OPTIMIZERS:
         raise InvalidInputError(f"The 'optimizer' must be one of {', '.join(OPTIMIZERS)}. Got {optimizer!r}.")
+    if bracket_order not in BRACKET_ORDERS:
+        raise InvalidInputError(f"The 'bracket_order' must be one of {', '.join(BRACKET_ORDERS)}. Got {bracket_order!r}.")
     for name, value in (("min_budget", min_budget), ("max_budget", max_budget), ("eta", eta)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
             raise InvalidInputError(f"The '{name}' must be a number. Got {value!r}.")
@@ -694,7 +718,7 @@ def _progress_printer(progress) -> Callable[[str], None] | None:
 def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port: int, secret: str | None,
               min_budget: float, max_budget: float, eta: float, n_iterations: int | None, spec: WorkerSpec,
               start_workers: Callable[[str, int, Any], Any], resume: bool, ping_interval: float,
-              progress, write_connection: bool) -> tuple[int, int]:
+              progress, write_connection: bool, bracket_order: str = "aggressive_first") -> tuple[int, int]:
     """Nameserver, master, workers; run; always shut everything down. Returns (iterations, new jobs)."""
     say = _progress_printer(progress)
     replay_configs: dict = {}
@@ -754,7 +778,8 @@ def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port
                                   max_budget=max_budget, working_directory=str(run_dir), nameserver=ns.host,
                                   nameserver_port=ns.port, host=host, ping_interval=ping_interval,
                                   result_logger=result_log, logger=logging.getLogger("hyperstar.hpo.hpbandster"),
-                                  replay_configs=replay_configs, replay_results=replay_results)
+                                  replay_configs=replay_configs, replay_results=replay_results,
+                                  bracket_order=bracket_order)
             n_iterations = n_iterations or master.max_SH_iter
             counts["planned"] = master.planned(n_iterations)[0]
             if say is not None:
@@ -841,6 +866,7 @@ def tune(
     adaptive: bool = False,
     n_ranked: int = 100,
     generator_options: Mapping[str, Any] | None = None,
+    bracket_order: str = "auto",
     host: str = DEFAULT_HOST,
     port: int = 0,
     secret: str | None = None,
@@ -857,7 +883,11 @@ def tune(
     the next ranked configuration for every new slot (``random_fraction`` mixes in random ones),
     BOHB replaces its random picks by ranked ones and its KDE learns from them, random search
     evaluates the ranking in order at the maximum budget. ``adaptive=True`` re-ranks the rest as
-    results come in (needs ``meta``). Budgets are epochs; ``n_iterations`` defaults to one full
+    results come in (needs ``meta``). ``bracket_order``: ``"conservative_first"`` reverses the order
+    of Hyperband's brackets in each round, so the first bracket trains the top-ranked configurations
+    at the maximum budget and the most aggressive one (many at the minimum budget) comes last;
+    ``"aggressive_first"`` is hpbandster's order; ``"auto"`` (default) reverses when warm-started
+    (a resumed run keeps the order it started with). Budgets are epochs; ``n_iterations`` defaults to one full
     Hyperband round. ``n_workers`` worker processes (default: one per GPU, else 1; 0: none - add
     them with ``hyperstar worker``), or threads of this process with ``worker_mode="thread"``.
     ``run_dir`` (default ``hyperstar-runs/<run id>``) holds the hpbandster logs, checkpoints,
@@ -875,7 +905,7 @@ def tune(
     from ..data import Task
     from ..metadata import load_meta_dataset
 
-    _check_settings(optimizer, min_budget, max_budget, eta, n_iterations)
+    _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracket_order)
     if isinstance(max_budget, float) and not max_budget.is_integer():
         raise InvalidInputError(f"The 'max_budget' is a number of epochs and must be whole. Got {max_budget}.")
     max_budget = int(max_budget)
@@ -928,13 +958,18 @@ def tune(
     if task_obj is None and need_task:
         task_obj = Task.from_folder(data, resolution=resolution, channels=channels)
 
+    if previous is not None and bracket_order == "auto":
+        bracket_order = previous.get("bracket_order", "aggressive_first")  # runs logged before the option: hpbandster's
+    bracket_order = resolve_bracket_order(bracket_order, optimizer, bool(warm_start))
     settings = {"run_id": run_id, "kind": "finetune", "optimizer": optimizer, "min_budget": float(min_budget),
                 "max_budget": max_budget, "eta": float(eta), "warm_start": bool(warm_start), "seed": int(seed),
                 "backbone": backbone, "weights": None if weights is None else str(weights), "resolution": resolution,
                 "channels": channels, "random_fraction": random_fraction, "adaptive": bool(adaptive),
                 "data": data if data_format == "folder" else data_format, "meta": meta_path,
-                "generator_options": plain_info(generator_options or {}), "n_iterations": n_iterations}
+                "generator_options": plain_info(generator_options or {}), "n_iterations": n_iterations,
+                "bracket_order": bracket_order}
     if previous is not None:
+        previous.setdefault("bracket_order", "aggressive_first")  # runs logged before the option existed
         changed = [k for k in _RESUME_KEYS if previous.get(k) != settings.get(k)]
         if changed:
             detail = ", ".join(f"{k}: {previous.get(k)!r} -> {settings.get(k)!r}" for k in changed)
@@ -988,9 +1023,11 @@ def tune(
     n_iter, n_new = _run_loop(optimizer=optimizer, cg=cg, run_dir=run_dir, run_id=run_id, host=host, port=port,
                               secret=secret, min_budget=min_budget, max_budget=max_budget, eta=eta,
                               n_iterations=n_iterations, spec=spec, start_workers=start_workers, resume=resume,
-                              ping_interval=ping_interval, progress=progress, write_connection=True)
+                              ping_interval=ping_interval, progress=progress, write_connection=True,
+                              bracket_order=bracket_order)
     result = summarize(run_dir, max_budget, optimizer=optimizer, warm_start=bool(warm_start), n_new_jobs=n_new,
-                       extra={"run_id": run_id, "n_iterations": n_iter, "n_ranked": len(ranked)})
+                       extra={"run_id": run_id, "n_iterations": n_iter, "n_ranked": len(ranked),
+                              "bracket_order": bracket_order})
     _write_json(run_dir / RESULT_FILE, result.to_dict())
     if plot:
         try:
@@ -1016,6 +1053,7 @@ def run_tabular(
     n_workers: int = 1,
     random_fraction: float | None = None,
     generator_options: Mapping[str, Any] | None = None,
+    bracket_order: str = "auto",
     run_dir: str | Path | None = None,
     ping_interval: float = 1,
 ) -> TuneResult:
@@ -1037,7 +1075,7 @@ def run_tabular(
         raise InvalidInputError(f"The 'task_index' must be an int in [0, {meta.n_tasks - 1}]. Got {task_index!r}.")
     task_index = int(task_index)
     max_budget = meta.max_budget if max_budget is None else int(max_budget)
-    _check_settings(optimizer, min_budget, max_budget, eta, n_iterations)
+    _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracket_order)
     if max_budget > meta.max_budget:
         raise InvalidInputError(f"max_budget {max_budget} is more than the meta-dataset's {meta.max_budget} epochs.")
     others = meta.subset([t for t in range(meta.n_tasks) if t != task_index]) if meta.n_tasks > 1 else None
@@ -1046,6 +1084,7 @@ def run_tabular(
     if warm_start and ranking is None and others is None:
         raise InvalidInputError("A warm start on a one-task meta-dataset needs an explicit ranking.")
     ranked = resolve_ranking(None, ranking=ranking, meta=others, warm_start=warm_start, n_ranked=meta.n_configs)
+    bracket_order = resolve_bracket_order(bracket_order, optimizer, bool(warm_start))
     if adaptive and others is None:
         raise InvalidInputError("adaptive=True needs other tasks in the meta-dataset.")
     cg = _make_generator(optimizer, ranked, seed=seed, random_fraction=random_fraction,
@@ -1072,12 +1111,14 @@ def run_tabular(
         n_iter, n_new = _run_loop(optimizer=optimizer, cg=cg, run_dir=folder, run_id=run_id, host=DEFAULT_HOST,
                                   port=0, secret=_secrets.token_hex(8), min_budget=min_budget, max_budget=max_budget,
                                   eta=eta, n_iterations=n_iterations, spec=spec, start_workers=start_workers,
-                                  resume=False, ping_interval=ping_interval, progress=False, write_connection=False)
+                                  resume=False, ping_interval=ping_interval, progress=False, write_connection=False,
+                                  bracket_order=bracket_order)
         oracle = float(np.nanmax(meta.curves[task_index, :, max_budget - 1]))
         return summarize(folder, max_budget, optimizer=optimizer, warm_start=warm_start, n_new_jobs=n_new,
                          keep_run_dir=run_dir is not None,
                          extra={"task": meta.task_names[task_index], "task_index": task_index, "oracle_val_acc": oracle,
-                                "adaptive": bool(adaptive), "n_iterations": n_iter, "seed": seed})
+                                "adaptive": bool(adaptive), "n_iterations": n_iter, "seed": seed,
+                                "bracket_order": bracket_order})
     finally:
         if tmp is not None:
             tmp.cleanup()
