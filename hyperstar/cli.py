@@ -700,11 +700,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give a top recommendation that successive halving stopped early another run in a later "
                         "bracket that starts at a higher budget (default: on; --no-revisit hands each out once; "
                         "benchmarks/results/hpo_tabular.md)")
-    p.add_argument("--bracket-order", choices=("auto", "aggressive_first", "conservative_first"), default="auto",
-                   help="order of Hyperband's brackets in each round: conservative_first trains the top-ranked "
-                        "configurations at the maximum budget first, aggressive_first is hpbandster's order (many "
-                        "configurations at the minimum budget first); auto (default): conservative_first when "
-                        "warm-started (benchmarks/results/hpo_tabular.md)")
+    p.add_argument("--bracket-order", choices=("aggressive_first", "conservative_first"), default="aggressive_first",
+                   help="order of Hyperband's brackets in each round: aggressive_first (default, hpbandster's: many "
+                        "configurations at the minimum budget first) or conservative_first (the top-ranked ones at "
+                        "the maximum budget first: a good model sooner, more regret after a whole round; "
+                        "benchmarks/results/hpo_tabular.md)")
     p.add_argument("--random-fraction", type=float, default=None,
                    help="share of random configurations mixed into the ranking (default: 0 for hb/random, 1/3 for bohb)")
     p.add_argument("--workers", type=int, default=None,

@@ -278,7 +278,7 @@ def test_run_tabular_revisits_a_top_pick_and_charges_only_the_extra_epochs(meta9
     jobs = {}
     for revisit in (True, False):
         r = run_tabular(meta9, t, "hb", ranking=ranking, n_iterations=2, run_dir=tmp_path / str(revisit),
-                        generator_options={"revisit": revisit}, bracket_order="aggressive_first")
+                        generator_options={"revisit": revisit})
         configs, _ = read_log(tmp_path / str(revisit))
         prev = [0.0] + [p["cumulative_epochs"] for p in r.trajectory[:-1]]
         jobs[revisit] = [(p["budget"], p["cumulative_epochs"] - before) for p, before in zip(r.trajectory, prev)
@@ -430,7 +430,7 @@ def test_run_tabular_warm_start_evaluates_the_ranking_first(meta, tmp_path):
 
 def test_run_tabular_can_hold_the_top_recommendation_for_a_full_budget_bracket(meta9):
     oracle = [int(i) for i in np.argsort(-meta9.final_acc[0])]
-    r = run_tabular(meta9, 0, "hb", ranking=oracle, generator_options={"reserve_top": 1}, bracket_order="aggressive_first")
+    r = run_tabular(meta9, 0, "hb", ranking=oracle, generator_options={"reserve_top": 1})
     assert r.incumbent == meta9.configs[oracle[0]]
     assert [p["budget"] for p in r.trajectory if p["config_id"] == r.incumbent_id] == [9.0]  # never raced at 1 or 3
     assert r.trajectory[0]["config_id"] != r.incumbent_id
@@ -453,10 +453,9 @@ def test_conservative_bracket_order_trains_the_top_picks_fully_first(meta9, tmp_
     budgets = {o: [p["budget"] for p in x.trajectory] for o, x in runs.items()}
     assert Counter(budgets["aggressive_first"]) == Counter(budgets["conservative_first"])
     assert budgets["aggressive_first"][0] == 1.0 and budgets["conservative_first"][0] == 9.0
-    # "auto" (the default): reversed when warm-started, hpbandster's order when cold.
-    assert run_tabular(meta9, 0, "hb", ranking=oracle, n_iterations=1).extra["bracket_order"] == "conservative_first"
-    cold = run_tabular(meta9, 0, "hb", warm_start=False, n_iterations=1)
-    assert cold.extra["bracket_order"] == "aggressive_first" and cold.trajectory[0]["budget"] == 1.0
+    # The default is hpbandster's order, warm-started or not.
+    warm = run_tabular(meta9, 0, "hb", ranking=oracle, n_iterations=1)
+    assert warm.extra["bracket_order"] == "aggressive_first" and warm.trajectory[0]["budget"] == 1.0
     with pytest.raises(InvalidInputError, match="bracket_order"):
         run_tabular(meta9, 0, "hb", bracket_order="backwards")
 
@@ -478,7 +477,7 @@ def test_tune_with_thread_workers_logs_plots_and_follows_the_ranking(tiny_task, 
     ranking = [meta.configs[i] for i in (3, 1, 4)]
     r = tune(tiny_task, "hb", ranking=ranking, min_budget=1, max_budget=3, eta=3, n_iterations=1,
              n_workers=1, worker_mode="thread", run_dir=tmp_path / "run", backbone="smallcnn_tiny", weights=None,
-             ping_interval=1, bracket_order="aggressive_first")
+             ping_interval=1)
     run = tmp_path / "run"
     logged = [json.loads(x)[1] for x in lines(run / "configs.json")]
     assert logged == ranking
@@ -515,11 +514,9 @@ def test_cli_tune_bohb_with_two_worker_processes_prints_the_incumbent(folder, me
     result = json.loads(out)
     assert validate_configuration(result["incumbent"]) == result["incumbent"]
     assert result["budget"] == 3.0 and 0.0 <= result["val_acc"] <= 1.0 and result["n_jobs"] == 6
-    # warm-started, so the top recommendation is trained at the maximum budget first (bracket order "auto")
-    assert "job (0, 0, 0) at budget 3" in err and "Traceback" not in err  # progress on the terminal
+    assert "job (0, 0, 0) at budget 1" in err and "Traceback" not in err  # progress on the terminal
     first = json.loads(lines(run / "configs.json")[0])
-    assert first[2]["source"] == "ranking" and first[2]["rank"] == 1
-    assert json.loads((run / "run.json").read_text())["bracket_order"] == "conservative_first"
+    assert first[2]["source"] == "ranking" and first[2]["rank"] == 1  # warm-started
     assert len({e["pid"] for e in events(run, "end")}) == 2  # both workers worked
     assert (run / "trajectory.png").is_file() and not (run / "nameserver.json").exists()
 

@@ -74,16 +74,10 @@ logger = logging.getLogger(__name__)
 OPTIMIZERS = ("bohb", "hb", "random")
 #: the order of Hyperband's brackets within a round: hpbandster's (most aggressive first: many
 #: configurations at the minimum budget) or reversed (first the bracket that trains its few
-#: configurations at the maximum budget, where a warm start's top picks are judged on full training);
-#: "auto": reversed when warm-started, hpbandster's order otherwise
-BRACKET_ORDERS = ("auto", "aggressive_first", "conservative_first")
-
-
-def resolve_bracket_order(bracket_order: str, optimizer: str, warm_start: bool) -> str:
-    """``"auto"`` -> ``"conservative_first"`` for a warm-started HB / BOHB, else ``"aggressive_first"``."""
-    if bracket_order != "auto":
-        return bracket_order
-    return "conservative_first" if warm_start and optimizer in ("hb", "bohb") else "aggressive_first"
+#: configurations at the maximum budget, where a warm start's top picks are judged on full training).
+#: On stored curves the reversed order reaches a task's best sooner in the median but ends a round with
+#: more regret (benchmarks/results/hpo_tabular.md, warmstart_variants.md), so it is an option.
+BRACKET_ORDERS = ("aggressive_first", "conservative_first")
 RUN_FILE = "run.json"
 RANKING_FILE = "ranking.json"
 RESULT_FILE = "result.json"
@@ -690,7 +684,7 @@ def _make_master(optimizer: str, cg, **kwargs):
 # --------------------------------------------------------------------------- the loop
 
 
-def _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracket_order="auto") -> None:
+def _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracket_order="aggressive_first") -> None:
     if optimizer not in OPTIMIZERS:
         raise InvalidInputError(f"The 'optimizer' must be one of {', '.join(OPTIMIZERS)}. Got {optimizer!r}.")
     if bracket_order not in BRACKET_ORDERS:
@@ -866,7 +860,7 @@ def tune(
     adaptive: bool = False,
     n_ranked: int = 100,
     generator_options: Mapping[str, Any] | None = None,
-    bracket_order: str = "auto",
+    bracket_order: str = "aggressive_first",
     host: str = DEFAULT_HOST,
     port: int = 0,
     secret: str | None = None,
@@ -883,11 +877,10 @@ def tune(
     the next ranked configuration for every new slot (``random_fraction`` mixes in random ones),
     BOHB replaces its random picks by ranked ones and its KDE learns from them, random search
     evaluates the ranking in order at the maximum budget. ``adaptive=True`` re-ranks the rest as
-    results come in (needs ``meta``). ``bracket_order``: ``"conservative_first"`` reverses the order
-    of Hyperband's brackets in each round, so the first bracket trains the top-ranked configurations
-    at the maximum budget and the most aggressive one (many at the minimum budget) comes last;
-    ``"aggressive_first"`` is hpbandster's order; ``"auto"`` (default) reverses when warm-started
-    (a resumed run keeps the order it started with). Budgets are epochs; ``n_iterations`` defaults to one full
+    results come in (needs ``meta``). ``bracket_order``: ``"aggressive_first"`` (default) is
+    hpbandster's order; ``"conservative_first"`` reverses the brackets of each round, so a warm start
+    trains its top-ranked configurations at the maximum budget first (a good model sooner; after a
+    whole round, more regret on the stored-curve benchmarks). Budgets are epochs; ``n_iterations`` defaults to one full
     Hyperband round. ``n_workers`` worker processes (default: one per GPU, else 1; 0: none - add
     them with ``hyperstar worker``), or threads of this process with ``worker_mode="thread"``.
     ``run_dir`` (default ``hyperstar-runs/<run id>``) holds the hpbandster logs, checkpoints,
@@ -958,9 +951,6 @@ def tune(
     if task_obj is None and need_task:
         task_obj = Task.from_folder(data, resolution=resolution, channels=channels)
 
-    if previous is not None and bracket_order == "auto":
-        bracket_order = previous.get("bracket_order", "aggressive_first")  # runs logged before the option: hpbandster's
-    bracket_order = resolve_bracket_order(bracket_order, optimizer, bool(warm_start))
     settings = {"run_id": run_id, "kind": "finetune", "optimizer": optimizer, "min_budget": float(min_budget),
                 "max_budget": max_budget, "eta": float(eta), "warm_start": bool(warm_start), "seed": int(seed),
                 "backbone": backbone, "weights": None if weights is None else str(weights), "resolution": resolution,
@@ -1053,7 +1043,7 @@ def run_tabular(
     n_workers: int = 1,
     random_fraction: float | None = None,
     generator_options: Mapping[str, Any] | None = None,
-    bracket_order: str = "auto",
+    bracket_order: str = "aggressive_first",
     run_dir: str | Path | None = None,
     ping_interval: float = 1,
 ) -> TuneResult:
@@ -1084,7 +1074,6 @@ def run_tabular(
     if warm_start and ranking is None and others is None:
         raise InvalidInputError("A warm start on a one-task meta-dataset needs an explicit ranking.")
     ranked = resolve_ranking(None, ranking=ranking, meta=others, warm_start=warm_start, n_ranked=meta.n_configs)
-    bracket_order = resolve_bracket_order(bracket_order, optimizer, bool(warm_start))
     if adaptive and others is None:
         raise InvalidInputError("adaptive=True needs other tasks in the meta-dataset.")
     cg = _make_generator(optimizer, ranked, seed=seed, random_fraction=random_fraction,
