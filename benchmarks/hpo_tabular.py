@@ -790,7 +790,7 @@ def main() -> None:
     meta_path = str(meta.path)
     if meta.n_tasks < 3:
         raise SystemExit(f"Leave-one-task-out needs at least 3 tasks; the meta-dataset has {meta.n_tasks}.")
-    if any(METHODS[m]["kind"] == "optuna" for m in args.methods):
+    if not args.report_only and any(METHODS[m]["kind"] == "optuna" for m in args.methods):
         try:
             import optuna  # noqa: F401
         except ImportError:
