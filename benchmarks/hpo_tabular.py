@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hyperstar.metadata import append_record, code_version, load_meta_dataset, read_records  # noqa: E402
+from hyperstar.meta.dataset import append_record, code_version, load_meta_dataset, read_records  # noqa: E402
 from hyperstar.space import config_key  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -158,7 +158,7 @@ def _init_fit_worker(meta_path, features) -> None:
 
 
 def _fit_and_rank(t: int, params: dict) -> tuple[list[int], float]:
-    from hyperstar.recommender import Recommender
+    from hyperstar.ranking.recommender import Recommender
 
     meta = _FIT["meta"]
     t0 = time.perf_counter()
@@ -223,7 +223,7 @@ def hyperstar_rankings(meta, meta_path, tasks, out: Path, workers: int, steps: i
 
 def task_features(meta) -> dict:
     """Backbone features of every task, computed once and shared by all folds."""
-    from hyperstar.recommender import Recommender
+    from hyperstar.ranking.recommender import Recommender
     from hyperstar.suite import make_task
 
     probe = Recommender()
@@ -339,7 +339,7 @@ def _optuna_run(meta, t, seed, enqueue: list[int], s) -> dict:
 
 
 def _run_job(method: str, t: int, seed: int, ranking: list[int] | None, s: dict) -> dict:
-    from hyperstar.baselines import AverageRank
+    from hyperstar.ranking.baselines import AverageRank
 
     meta = _RUN["meta"]
     t0 = time.perf_counter()
@@ -540,7 +540,7 @@ def plot(summary: dict, s: dict, path: Path) -> None:
 
 def diagnostics(meta, rows: list[dict], tasks: list[int], rankings: dict[str, list[int]], s: dict) -> dict:
     """Why the warm starts win or lose: how good the rankings are, what the first bracket keeps, what BOHB changes."""
-    from hyperstar.baselines import AverageRank
+    from hyperstar.ranking.baselines import AverageRank
 
     tol = s["tolerance"] / 100.0
     orders = {"average_rank": {}, "hyperstar": {}}

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hyperstar import Recommender, load_meta_dataset  # noqa: E402
 from hyperstar.finetune import resolve_device  # noqa: E402
 from hyperstar.hpo import tune  # noqa: E402
-from hyperstar.metadata import append_record, read_records  # noqa: E402
+from hyperstar.meta.dataset import append_record, read_records  # noqa: E402
 from hyperstar.suite import make_task  # noqa: E402
 
 TASKS = ["glyphs-digits-all-10c-100s-hard-color", "sklearn-digits-10c-10s"]

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hyperstar.analysis import analyze_meta_dataset, average_rank_order  # noqa: E402
-from hyperstar.metadata import load_meta_dataset  # noqa: E402
+from hyperstar.meta.analysis import analyze_meta_dataset, average_rank_order  # noqa: E402
+from hyperstar.meta.dataset import load_meta_dataset  # noqa: E402
 
 
 def _safe(obj):

@@ -29,9 +29,9 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hyperstar.baselines import AverageRank, NearestNeighbors, Oracle, RandomOrder  # noqa: E402
-from hyperstar.metadata import append_record, load_meta_dataset, read_records  # noqa: E402
-from hyperstar.recommender import Recommender  # noqa: E402
+from hyperstar.ranking.baselines import AverageRank, NearestNeighbors, Oracle, RandomOrder  # noqa: E402
+from hyperstar.meta.dataset import append_record, load_meta_dataset, read_records  # noqa: E402
+from hyperstar.ranking.recommender import Recommender  # noqa: E402
 
 HYPERSTAR_VARIANTS = {
     "hyperstar_stats": dict(encoder="stats"),

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hyperstar.hpo import run_tabular  # noqa: E402
-from hyperstar.metadata import append_record, load_meta_dataset, read_records  # noqa: E402
+from hyperstar.meta.dataset import append_record, load_meta_dataset, read_records  # noqa: E402
 
 #: every variant names its bracket order: hpbandster's ("aggressive_first"), the order these rows were made
 #: in, or "conservative_first" (the library's default for warm starts since the HPO benchmark)

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from hyperstar import Recommender, load_meta_dataset
-from hyperstar.builder import build_meta_dataset
+from hyperstar.meta.builder import build_meta_dataset
 from hyperstar.space import config_key
 from hyperstar.suite import TaskRecipe, make_task
 

@@ -1,17 +1,21 @@
 """hyperstar: task-aware hyperparameter recommendation for fine-tuning image classifiers.
 
-The public API is re-exported here; see the README for a quick start.
+The public API is re-exported here and loads on first use, so ``import hyperstar`` is light (torch,
+hpbandster and matplotlib load when a name that needs them is first touched). See the README for a
+quick start.
+
+    >>> import hyperstar
+    >>> hyperstar.default_configuration()["optimizer"]
+    'sgd'
 """
 
 from __future__ import annotations
 
 import logging
 
-__version__ = "0.1.0"
-
-from .backbones import Backbone, create_backbone, list_backbones, register_backbone  # noqa: E402
-from .data import Split, Task  # noqa: E402
-from .exceptions import (  # noqa: E402
+from hyperstar._internal.lazy import lazy_exports
+from hyperstar._version import __version__
+from hyperstar.exceptions import (
     ConfigurationError,
     DataError,
     HyperstarError,
@@ -19,18 +23,20 @@ from .exceptions import (  # noqa: E402
     InvalidInputError,
     NotFittedError,
 )
-from .finetune import EpochRecord, FineTuneResult, fine_tune  # noqa: E402
-from .metadata import MetaDataset, import_table, load_meta_dataset  # noqa: E402
-from .recommender import Recommendation, Recommender  # noqa: E402
-from .space import (  # noqa: E402
-    default_configuration,
-    default_space,
-    encode,
-    sample_configurations,
-    validate_configuration,
-)
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_EXPORTS = {
+    **{n: "hyperstar.models.backbones" for n in ("Backbone", "create_backbone", "list_backbones", "register_backbone")},
+    **{n: "hyperstar.data.task" for n in ("Split", "Task")},
+    **{n: "hyperstar.finetune.engine" for n in ("EpochRecord", "FineTuneResult", "fine_tune")},
+    **{n: "hyperstar.meta.dataset" for n in ("MetaDataset", "load_meta_dataset")},
+    "import_table": "hyperstar.meta.importer",
+    **{n: "hyperstar.ranking.recommender" for n in ("Recommendation", "Recommender")},
+    **{n: "hyperstar.space.default" for n in
+       ("default_configuration", "default_space", "sample_configurations", "validate_configuration")},
+    "encode": "hyperstar.space.encoding",
+}
 
 __all__ = [
     "__version__",
@@ -60,3 +66,5 @@ __all__ = [
     "validate_configuration",
     "encode",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

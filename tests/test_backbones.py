@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from hyperstar.backbones import create_backbone, list_backbones, load_body_weights, state_dict_digest
+from hyperstar.models.backbones import create_backbone, list_backbones, load_body_weights, state_dict_digest
 from hyperstar.exceptions import InvalidInputError
 
 

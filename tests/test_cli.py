@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from hyperstar.cli import main
+from hyperstar.cli.main import main
 
 
 def run_cli(*args):

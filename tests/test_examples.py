@@ -79,7 +79,7 @@ def _recipe_commands(text: str) -> list[list[str]]:
 
 
 def test_the_distributed_recipe_uses_real_flags():
-    from hyperstar.cli import build_parser
+    from hyperstar.cli.main import build_parser
 
     commands = _recipe_commands((EXAMPLES / "distributed_workers.md").read_text())
     assert {c[0] for c in commands} == {"tune", "worker"} and len(commands) >= 3
@@ -93,7 +93,7 @@ def test_the_distributed_recipe_uses_real_flags():
 
 
 def test_demo_refuses_an_output_folder_it_did_not_write_and_unknown_tasks(tmp_path, capsys):
-    from hyperstar.cli import main
+    from hyperstar.cli.main import main
 
     foreign = tmp_path / "mine"
     foreign.mkdir()

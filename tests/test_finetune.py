@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from hyperstar.backbones import create_backbone
+from hyperstar.models.backbones import create_backbone
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.finetune import fine_tune, lr_multiplier, resolve_device
 

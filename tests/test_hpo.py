@@ -36,7 +36,7 @@ from hyperstar.hpo import (
     run_tabular,
     tune,
 )
-from hyperstar.metadata import (
+from hyperstar.meta.dataset import (
     FORMAT_VERSION,
     RESULTS,
     append_record,

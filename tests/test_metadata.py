@@ -8,9 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from hyperstar.builder import build_meta_dataset, design_configurations
+from hyperstar.meta.builder import build_meta_dataset, design_configurations
 from hyperstar.exceptions import DataError, InvalidInputError
-from hyperstar.metadata import RESULTS, append_record, import_table, load_meta_dataset, read_records, repair_results
+from hyperstar.meta.dataset import RESULTS, append_record, load_meta_dataset, read_records, repair_results
+from hyperstar.meta.importer import import_table
 from hyperstar.space import DEFAULT_CONFIG, validate_configuration
 
 TINY = dict(n_configs=2, max_budget=2, noise_configs=1, backbone="smallcnn_tiny", weights=None, resolution=16)
@@ -62,7 +63,7 @@ def test_kill_9_mid_build_loses_nothing_finished(tmp_path):
     # Tiny cells finish in milliseconds, so the child pauses after each finished record: the kill then
     # lands mid-build on any machine, however fast (a faster CI box once finished all six first).
     script = (
-        "import time; import hyperstar.builder as b; from hyperstar.suite import tiny_suite;"
+        "import time; import hyperstar.meta.builder as b; from hyperstar.suite import tiny_suite;"
         "_append = b.append_record;"
         "b.append_record = lambda *a, **k: (_append(*a, **k), time.sleep(2.0));"
         f"b.build_meta_dataset({str(out)!r}, recipes=tiny_suite()[:2], n_workers=0, n_configs=2, max_budget=2,"
@@ -156,7 +157,7 @@ def test_import_bad_rows_name_the_row(tmp_path, row, fragment):
 
 
 def test_cli_info_json_on_a_built_dataset(tmp_path, capsys):
-    from hyperstar.cli import main
+    from hyperstar.cli.main import main
 
     build_meta_dataset(tmp_path / "m", recipes=tiny_recipes(), n_workers=0, **TINY)
     assert main(["metadata", "info", str(tmp_path / "m"), "--json"]) == 0
@@ -167,7 +168,7 @@ def test_cli_info_json_on_a_built_dataset(tmp_path, capsys):
 
 
 def test_builder_weights_resolution(tmp_path):
-    from hyperstar.builder import _resolve_weights
+    from hyperstar.meta.builder import _resolve_weights
 
     assert _resolve_weights("resnet18", "DEFAULT") == "DEFAULT"  # handed to torchvision
     assert _resolve_weights("smallcnn_tiny", None) is None

@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from hyperstar.baselines import AverageRank, NearestNeighbors, Oracle, RandomOrder
+from hyperstar.ranking.baselines import AverageRank, NearestNeighbors, Oracle, RandomOrder
 from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
-from hyperstar.metadata import FORMAT_VERSION, RESULTS, append_record, load_meta_dataset, write_manifest
-from hyperstar.recommender import Recommender
+from hyperstar.meta.dataset import FORMAT_VERSION, RESULTS, append_record, load_meta_dataset, write_manifest
+from hyperstar.ranking.recommender import Recommender
 from hyperstar.space import sample_configurations, validate_configuration
 
 FAST = dict(encoder="stats_tiny", predictor="mlp_tiny", steps=40, batch_images=16, n_batches=3, eval_every=20,
@@ -126,7 +126,7 @@ def test_baselines(synthetic_meta):
 
 
 def test_cli_fit_then_recommend_json_on_an_unseen_folder(synthetic_meta, image_folder, tmp_path, capsys):
-    from hyperstar.cli import main
+    from hyperstar.cli.main import main
 
     model = tmp_path / "model"
     assert main(["fit", str(synthetic_meta.path), "--out", str(model), "--encoder", "stats_tiny", "--steps", "20",
@@ -144,7 +144,7 @@ def test_cli_fit_then_recommend_json_on_an_unseen_folder(synthetic_meta, image_f
 
 
 def test_cli_recommend_with_a_model_from_another_version_is_refused(synthetic_meta, image_folder, tmp_path, capsys):
-    from hyperstar.cli import main
+    from hyperstar.cli.main import main
 
     model = tmp_path / "model"
     Recommender(**FAST).fit(synthetic_meta).save(model)
@@ -159,7 +159,7 @@ def test_cli_recommend_with_a_model_from_another_version_is_refused(synthetic_me
 def test_similarity_targets_survive_a_task_that_learned_nothing():
     from scipy.stats import spearmanr
 
-    from hyperstar.recommender import _spearman_matrix
+    from hyperstar.ranking.recommender import _spearman_matrix
 
     acc = np.random.default_rng(0).random((4, 12))
     assert np.allclose(_spearman_matrix(acc), spearmanr(acc.T).statistic)

@@ -127,7 +127,7 @@ def test_bad_sample_count():
 def test_fast_activity_path_agrees_with_configspace():
     from ConfigSpace import Configuration
 
-    from hyperstar.space import plain
+    from hyperstar._internal.convert import plain
 
     space = default_space()
     for config in sample_configurations(space, n=64, seed=11):
@@ -139,8 +139,8 @@ def test_shipped_meta_data_uses_the_design_its_command_generates():
     """`hyperstar metadata build --n-configs 96` must regenerate the shipped configuration set."""
     import json
 
-    from hyperstar._paths import meta_data_dir
-    from hyperstar.builder import design_configurations
+    from hyperstar._internal.paths import meta_data_dir
+    from hyperstar.meta.builder import design_configurations
 
     manifest = meta_data_dir() / "default" / "manifest.json"
     if not manifest.is_file():

@@ -21,9 +21,9 @@ Example::
 
 from __future__ import annotations
 
-from .adaptive import AdaptiveRanking
-from .generators import RankedConfigGenerator, TaskAwareBOHB, as_ranking, bohb_space
-from .runner import (
+from hyperstar.ranking.adaptive import AdaptiveRanking
+from hyperstar.hpo.generators import RankedConfigGenerator, TaskAwareBOHB, as_ranking, bohb_space
+from hyperstar.hpo.runner import (
     OPTIMIZERS,
     TuneResult,
     plot_trajectory,
@@ -33,8 +33,8 @@ from .runner import (
     summarize,
     tune,
 )
-from .seam import NameServer, plain_budget, plain_config, plain_info, pyro_secret
-from .workers import (
+from hyperstar.hpo.seam import NameServer, plain_budget, plain_config, plain_info, pyro_secret
+from hyperstar.hpo.workers import (
     FineTuneWorker,
     HyperstarWorker,
     TabularWorker,

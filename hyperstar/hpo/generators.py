@@ -42,16 +42,16 @@ from ConfigSpace import (
 from hpbandster.core.base_config_generator import base_config_generator
 from hpbandster.optimizers.config_generators.bohb import BOHB as _HpBandSterBOHB
 
-from ..exceptions import InvalidInputError
-from ..space import (
+from hyperstar._internal.convert import plain
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.space import (
     config_key,
     default_space,
-    plain,
     sample_configurations,
     validate_configuration,
 )
-from .adaptive import AdaptiveRanking
-from .seam import plain_budget, plain_config
+from hyperstar.ranking.adaptive import AdaptiveRanking
+from hyperstar.hpo.seam import plain_budget, plain_config
 
 __all__ = ["RankedConfigGenerator", "TaskAwareBOHB", "bohb_space", "as_ranking"]
 
@@ -153,7 +153,7 @@ class _RankingQueue:
         config = validate_configuration(config, self.space)
         if self.candidates is None:
             return config
-        from ..space import encode
+        from hyperstar.space import encode
 
         fresh = [c for c in self.candidates if config_key(c) not in self.used] or self.candidates
         x = encode(fresh, self.space)

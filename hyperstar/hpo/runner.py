@@ -47,12 +47,12 @@ import numpy as np
 from hpbandster.core.result import json_result_logger, logged_results_to_HBS_result
 from hpbandster.optimizers import HyperBand, RandomSearch
 
-from ..exceptions import HyperstarError, InvalidInputError
-from ..metadata import MetaDataset, repair_results
-from ..space import config_key, default_space
-from .adaptive import AdaptiveRanking
-from .generators import RankedConfigGenerator, TaskAwareBOHB, as_ranking
-from .seam import (
+from hyperstar.exceptions import HyperstarError, InvalidInputError
+from hyperstar.meta.dataset import MetaDataset, repair_results
+from hyperstar.space import config_key, default_space
+from hyperstar.ranking.adaptive import AdaptiveRanking
+from hyperstar.hpo.generators import RankedConfigGenerator, TaskAwareBOHB, as_ranking
+from hyperstar.hpo.seam import (
     CONNECTION_FILE,
     DEFAULT_HOST,
     SECRET_ENV,
@@ -65,7 +65,7 @@ from .seam import (
     pyro_secret,
     write_connection_file,
 )
-from .workers import WorkerSpec, build_worker, spec_name
+from hyperstar.hpo.workers import WorkerSpec, build_worker, spec_name
 
 __all__ = ["tune", "run_tabular", "TuneResult", "resolve_ranking", "read_log", "plot_trajectory", "OPTIMIZERS"]
 
@@ -643,13 +643,13 @@ def resolve_ranking(task: Any = None, *, recommender=None, ranking: Sequence[Any
             raise InvalidInputError("The 'ranking' is empty; pass configurations best first, or warm_start=False.")
         return out
     if recommender is not None:
-        from ..data import Task
+        from hyperstar.data import Task
 
         if not isinstance(task, Task):
             raise InvalidInputError("A recommender ranks a Task; pass the task (or its folder) to tune.")
         return as_ranking(recommender.recommend(task, k=int(n_ranked), seed=seed))
     if meta is not None:
-        from ..baselines import AverageRank
+        from hyperstar.ranking.baselines import AverageRank
 
         order = AverageRank().fit(meta).order()
         return as_ranking([meta.configs[i] for i in order[: int(n_ranked)]])
@@ -895,8 +895,8 @@ def tune(
         result = tune("data/train", optimizer="hb", meta="meta_data/default", max_budget=9, n_workers=2)
         print(result.incumbent, result.val_acc, result.test_acc)
     """
-    from ..data import Task
-    from ..metadata import load_meta_dataset
+    from hyperstar.data import Task
+    from hyperstar.meta.dataset import load_meta_dataset
 
     _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracket_order)
     if isinstance(max_budget, float) and not max_budget.is_integer():

@@ -43,7 +43,7 @@ import Pyro4.core
 import Pyro4.errors
 import Pyro4.naming
 
-from ..exceptions import HyperstarError, InvalidInputError
+from hyperstar.exceptions import HyperstarError, InvalidInputError
 
 __all__ = [
     "plain_config",

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 from hpbandster.core.worker import Worker as _HpBandSterWorker
 
-from ..exceptions import DataError, HyperstarError, InvalidInputError
-from ..metadata import MetaDataset, append_record
-from ..space import config_key
-from .seam import (
+from hyperstar.exceptions import DataError, HyperstarError, InvalidInputError
+from hyperstar.meta.dataset import MetaDataset, append_record
+from hyperstar.space import config_key
+from hyperstar.hpo.seam import (
     DEFAULT_HOST,
     SecretMismatchError,
     budget_to_epochs,
@@ -160,7 +160,7 @@ class FineTuneWorker(HyperstarWorker):
         return out
 
     def evaluate(self, config_id, config, budget, working_directory):
-        from ..finetune import fine_tune
+        from hyperstar.finetune import fine_tune
 
         epochs = budget_to_epochs(budget, self.max_budget)
         run_dir = self.run_dir or Path(working_directory)
@@ -302,7 +302,7 @@ class WorkerSpec:
 
 def load_spec_task(spec: WorkerSpec, data: str | None = None):
     """The :class:`~hyperstar.data.Task` a spec names (``data`` overrides its path)."""
-    from ..data import Task
+    from hyperstar.data import Task
 
     path = data or spec.data
     if path is None:
@@ -322,7 +322,7 @@ def build_worker(spec: WorkerSpec, run_id: str, *, nameserver: str, nameserver_p
     """The worker a :class:`WorkerSpec` describes (``task`` / ``meta`` skip loading them)."""
     common = dict(nameserver=nameserver, nameserver_port=nameserver_port, host=host, id=id)
     if spec.kind == "tabular":
-        from ..metadata import load_meta_dataset
+        from hyperstar.meta.dataset import load_meta_dataset
 
         meta = meta if meta is not None else load_meta_dataset(spec.meta)
         return TabularWorker(meta, int(spec.task_index or 0), run_id, **common)

@@ -14,9 +14,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from ._util import json_safe
-from .exceptions import HyperstarError
+from hyperstar._version import __version__
+from hyperstar._internal.convert import json_safe
+from hyperstar.exceptions import HyperstarError
 
 logger = logging.getLogger("hyperstar.cli")
 
@@ -37,7 +37,7 @@ def _stderr_tty() -> bool:
 
 
 def _load_task(path: str, resolution: int, channels: int):
-    from .data import Task
+    from hyperstar.data import Task
 
     return Task.from_folder(path, resolution=resolution, channels=channels, progress=_stderr_tty())
 
@@ -57,8 +57,8 @@ def _format_curve(result) -> str:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from .finetune import fine_tune
-    from .space import config_from_json, default_configuration
+    from hyperstar.finetune import fine_tune
+    from hyperstar.space import config_from_json, default_configuration
 
     config = config_from_json(args.config) if args.config else default_configuration()
     task = _load_task(args.path, args.resolution, args.channels)
@@ -88,7 +88,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 def cmd_space(args: argparse.Namespace) -> int:
     from ConfigSpace import CategoricalHyperparameter, OrdinalHyperparameter
 
-    from .space import default_configuration, default_space, feature_names, plain
+    from hyperstar._internal.convert import plain
+    from hyperstar.space import default_configuration, default_space, feature_names
 
     space = default_space()
     conditions = {c.child.name: str(c) for c in space.conditions}
@@ -128,7 +129,7 @@ DEMO_MARKER = ".hyperstar-demo"
 
 def _demo_pick_task(requested: str | None, meta, rec) -> tuple[str, str | None]:
     """The task to demo on, and a note when the recommender has seen it in training."""
-    from .exceptions import InvalidInputError
+    from hyperstar.exceptions import InvalidInputError
 
     holdout = [t for t in rec.holdout_tasks_ if t in meta.task_names]
     if requested is None:
@@ -153,7 +154,7 @@ def _demo_out_dir(out: str):
     import shutil
     from pathlib import Path
 
-    from .exceptions import InvalidInputError
+    from hyperstar.exceptions import InvalidInputError
 
     folder = Path(out).resolve()
     if folder.exists() and not folder.is_dir():
@@ -184,7 +185,7 @@ def _fmt_config_row(c: dict[str, Any]) -> str:
 
 def _demo_origin(run_dir, config_id) -> str:
     """Where the generator got a configuration: the recommender's ranking, BOHB's model, or at random."""
-    from .hpo import read_log
+    from hyperstar.hpo import read_log
 
     info = read_log(run_dir)[0].get(tuple(config_id or ()), ({}, {}))[1]
     source = info.get("source")
@@ -203,11 +204,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from .hpo import tune
-    from .metadata import load_meta_dataset
-    from .recommender import Recommender
-    from .space import config_key, default_configuration
-    from .suite import make_task
+    from hyperstar.hpo import tune
+    from hyperstar.meta.dataset import load_meta_dataset
+    from hyperstar.ranking.recommender import Recommender
+    from hyperstar.space import config_key, default_configuration
+    from hyperstar.suite import make_task
 
     t0 = time.time()
     _quiet_hpbandster(args)
@@ -345,11 +346,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata_build(args: argparse.Namespace) -> int:
-    from .builder import build_meta_dataset
+    from hyperstar.meta.builder import build_meta_dataset
 
     recipes = None
     if args.tasks:
-        from .suite import default_suite, tiny_suite
+        from hyperstar.suite import default_suite, tiny_suite
 
         pool = {r.name: r for r in default_suite() + tiny_suite()}
         if args.tasks == ["tiny"]:
@@ -357,7 +358,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
         else:
             unknown = [t for t in args.tasks if t not in pool]
             if unknown:
-                from .exceptions import InvalidInputError
+                from hyperstar.exceptions import InvalidInputError
 
                 raise InvalidInputError(f"Unknown task(s) {', '.join(unknown)}; see `hyperstar metadata tasks`.")
             recipes = [pool[t] for t in args.tasks]
@@ -385,7 +386,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata_tasks(args: argparse.Namespace) -> int:
-    from .suite import default_suite
+    from hyperstar.suite import default_suite
 
     rows = [r.to_dict() for r in default_suite()]
     if args.json:
@@ -397,7 +398,7 @@ def cmd_metadata_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata_import(args: argparse.Namespace) -> int:
-    from .metadata import import_table
+    from hyperstar.meta.importer import import_table
 
     meta = import_table(args.file, args.out, max_budget=args.max_budget)
     info = meta.info()
@@ -410,8 +411,8 @@ def cmd_metadata_import(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata_info(args: argparse.Namespace) -> int:
-    from .analysis import analyze_meta_dataset
-    from .metadata import load_meta_dataset
+    from hyperstar.meta.analysis import analyze_meta_dataset
+    from hyperstar.meta.dataset import load_meta_dataset
 
     meta = load_meta_dataset(args.path)
     info = meta.info()
@@ -434,7 +435,7 @@ def cmd_metadata_info(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrain_source(args: argparse.Namespace) -> int:
-    from .pretrain import pretrain_source_backbone
+    from hyperstar.meta.pretrain import pretrain_source_backbone
 
     report = pretrain_source_backbone(out=args.out, backbone=args.backbone, epochs=args.epochs, seed=args.seed,
                                       per_class=args.per_class, progress=_stderr_tty())
@@ -446,8 +447,8 @@ def cmd_pretrain_source(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .metadata import load_meta_dataset
-    from .recommender import Recommender
+    from hyperstar.meta.dataset import load_meta_dataset
+    from hyperstar.ranking.recommender import Recommender
 
     meta = load_meta_dataset(args.meta)
     rec = Recommender(encoder=args.encoder, steps=args.steps, seed=args.seed, progress=_stderr_tty()).fit(meta)
@@ -459,7 +460,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from .recommender import Recommender
+    from hyperstar.ranking.recommender import Recommender
 
     rec = Recommender.load(args.model) if args.model else Recommender.default()
     task = _load_task(args.path, args.resolution, 3)
@@ -501,24 +502,24 @@ def _sigterm_as_interrupt() -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from .exceptions import InvalidInputError
-    from .hpo import tune
+    from hyperstar.exceptions import InvalidInputError
+    from hyperstar.hpo import tune
 
     _quiet_hpbandster(args)
     _sigterm_as_interrupt()
     from pathlib import Path
 
     if not Path(args.path).is_dir():
-        from .exceptions import DataError
+        from hyperstar.exceptions import DataError
 
         raise DataError(f"Dataset folder '{args.path}' does not exist: expected one sub-folder per class (ImageFolder layout).")
     recommender = None
     if args.model:
-        from .recommender import Recommender
+        from hyperstar.ranking.recommender import Recommender
 
         recommender = Recommender.load(args.model)
     elif args.warm_start and not args.resume and not args.meta:
-        from .recommender import Recommender
+        from hyperstar.ranking.recommender import Recommender
 
         try:
             recommender = Recommender.default()
@@ -571,9 +572,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
-    from .exceptions import InvalidInputError
-    from .hpo.seam import SECRET_ENV, read_connection_file
-    from .hpo.workers import serve_worker
+    from hyperstar.exceptions import InvalidInputError
+    from hyperstar.hpo.seam import SECRET_ENV, read_connection_file
+    from hyperstar.hpo.workers import serve_worker
 
     _quiet_hpbandster(args)
     conn = read_connection_file(args.run_dir) if args.run_dir else {}
@@ -778,7 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "weights", None) == "none":
         args.weights = None
     if getattr(args, "command", None) == "metadata" and getattr(args, "out", "x") is None:
-        from ._paths import meta_data_dir
+        from hyperstar._internal.paths import meta_data_dir
 
         args.out = str(meta_data_dir() / "default")
     if not getattr(args, "command", None):

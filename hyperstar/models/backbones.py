@@ -4,7 +4,7 @@ Every backbone is a :class:`Backbone`: it takes float images in [0, 1] (it norma
 itself), exposes ``forward_features`` for the dataset encoder, a linear ``head``, and named
 parameter groups so that each fine-tuning strategy is one line::
 
-    >>> from hyperstar.backbones import create_backbone
+    >>> from hyperstar.models import create_backbone
     >>> net = create_backbone("smallcnn_tiny", num_classes=3)
     >>> sorted(net.param_groups())
     ['all', 'bias', 'body', 'head', 'last_block']
@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .exceptions import InvalidInputError
+from hyperstar.exceptions import InvalidInputError
 
 __all__ = [
     "Backbone",

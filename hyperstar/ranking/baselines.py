@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .analysis import average_rank_order
-from .exceptions import InvalidInputError, NotFittedError
-from .metadata import MetaDataset
+from hyperstar.meta.analysis import average_rank_order
+from hyperstar.exceptions import InvalidInputError, NotFittedError
+from hyperstar.meta.dataset import MetaDataset
 
 __all__ = ["RandomOrder", "AverageRank", "NearestNeighbors", "Oracle", "BASELINES"]
 

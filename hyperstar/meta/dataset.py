@@ -16,21 +16,17 @@ diverged at epoch ``d`` keeps its last accuracy for the remaining epochs (traini
 
 Example::
 
-    >>> from hyperstar.metadata import load_meta_dataset
+    >>> from hyperstar.meta import load_meta_dataset
     >>> meta = load_meta_dataset()          # the shipped default
     >>> meta.curves.shape                   # [task, configuration, epoch] validation accuracy
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 import logging
 import os
-import platform
-import socket
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,16 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from ._paths import meta_data_dir
-from ._util import as_float, json_safe
-from .exceptions import ConfigurationError, DataError, InvalidInputError
-from .space import config_key, encode, validate_configuration
+from hyperstar._internal.convert import as_float
+from hyperstar._internal.io import append_jsonl, atomic_write_json
+from hyperstar._internal.paths import meta_data_dir
+from hyperstar._internal.provenance import code_version, machine_description
+from hyperstar.exceptions import ConfigurationError, DataError, InvalidInputError
+from hyperstar.space import config_key, encode, validate_configuration
 
 __all__ = [
     "MetaDataset",
     "load_meta_dataset",
-    "import_table",
+    "machine_description",
     "FORMAT_VERSION",
     "DEFAULT_NAME",
     "code_version",
@@ -67,42 +64,10 @@ RESULTS = "results.jsonl"
 # --------------------------------------------------------------------------- low-level I/O
 
 
-def code_version() -> str:
-    """hyperstar's version plus the git commit of the checkout, when there is one."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
-            text=True, timeout=5,
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return f"{__version__}+g{out.stdout.strip()}"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return __version__
-
-
-def machine_description() -> str:
-    import torch
-
-    dev = "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    return f"{socket.gethostname()}|{platform.machine()}|{os.cpu_count()}cpu|{dev}"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` so that a kill leaves either the old or the new file, never half."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=False, allow_nan=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_manifest(folder: str | Path, manifest: Mapping[str, Any]) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / MANIFEST, dict(manifest))
+    atomic_write_json(folder / MANIFEST, dict(manifest))
 
 
 def repair_results(path: Path) -> int:
@@ -139,13 +104,7 @@ def repair_results(path: Path) -> int:
 
 def append_record(path: str | Path, record: Mapping[str, Any]) -> None:
     """Append one record as one complete line (single write + fsync)."""
-    line = (json.dumps(json_safe(dict(record)), allow_nan=False, separators=(",", ":")) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_jsonl(path, dict(record))
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
@@ -375,118 +334,3 @@ def _descriptor_names(tasks: Iterable[Mapping[str, Any]]) -> list[str]:
             if k not in names and isinstance(v, (int, float, list)) and not isinstance(v, bool):
                 names.append(k)
     return names
-
-
-# --------------------------------------------------------------------------- import
-
-
-def import_table(file: str | Path, out: str | Path, max_budget: int | None = None, name: str | None = None) -> MetaDataset:
-    """Import external meta-data (tasks without images) from CSV or JSON Lines into a folder.
-
-    Each row: ``task``; ``config`` (a JSON object, or one column per hyperparameter); per-epoch
-    validation accuracies (``val_acc`` as a JSON list, or columns ``acc_1``, ``acc_2``, ...);
-    optional ``test_acc``, ``family``, ``seed`` and task descriptors (``descriptors`` as a JSON
-    object, or columns ``desc_<name>``). Accuracies are fractions in [0, 1].
-    """
-    file, out = Path(file), Path(out)
-    if not file.is_file():
-        raise InvalidInputError(f"Meta-data table '{file}' does not exist.")
-    suffix = file.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        rows = []
-        for i, line in enumerate(file.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"'{file}' line {i} is not valid JSON: {exc.msg}.") from None
-    elif suffix in (".csv", ".tsv"):
-        with open(file, newline="") as fh:
-            rows = [_csv_row(r) for r in csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")]
-    else:
-        raise InvalidInputError(f"Unsupported table '{file}': expected a .csv, .tsv or .jsonl file.")
-    if not rows:
-        raise DataError(f"'{file}' has no rows.")
-    (out / RESULTS).exists() and (out / RESULTS).unlink()
-    tasks: dict[str, dict[str, Any]] = {}
-    configs: dict[str, tuple[str, dict[str, Any]]] = {}
-    records = []
-    budget = 0
-    for i, row in enumerate(rows, 1):
-        where = f"'{file}' row {i}"
-        task = row.get("task")
-        if task in (None, ""):
-            raise DataError(f"{where} has no 'task'.")
-        try:
-            config = validate_configuration(row.get("config") or {})
-        except ConfigurationError as exc:
-            raise DataError(f"{where}: {exc}") from None
-        key = config_key(config)
-        if key not in configs:
-            configs[key] = (f"c{len(configs):04d}", config)
-        acc = row.get("val_acc")
-        if not isinstance(acc, list) or not acc:
-            raise DataError(f"{where} has no per-epoch accuracies ('val_acc' list or acc_1, acc_2, ... columns).")
-        try:
-            acc = [float(a) for a in acc]
-        except (TypeError, ValueError):
-            raise DataError(f"{where}: accuracies must be numbers. Got {acc!r}.") from None
-        if any(not (0.0 <= a <= 1.0) for a in acc):
-            raise DataError(f"{where}: accuracies must be fractions in [0, 1]. Got {acc!r}.")
-        budget = max(budget, len(acc))
-        t = tasks.setdefault(str(task), {"name": str(task), "family": row.get("family") or "external",
-                                         "recipe": None, "descriptors": {}})
-        t["descriptors"].update({k: float(v) for k, v in (row.get("descriptors") or {}).items()})
-        records.append({"task": str(task), "config_id": configs[key][0], "seed": int(row.get("seed") or 0),
-                        "val_acc": acc, "test_acc": None if row.get("test_acc") in (None, "") else float(row["test_acc"]),
-                        "diverged": False, "imported_from": file.name})
-    max_budget = max_budget or budget
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "name": name or out.name,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "code_version": code_version(),
-        "source": f"imported from {file.name}",
-        "backbone": None,
-        "max_budget": max_budget,
-        "tasks": list(tasks.values()),
-        "configs": [{"id": cid, "config": cfg} for cid, cfg in configs.values()],
-        "descriptor_names": _descriptor_names(tasks.values()),
-    }
-    write_manifest(out, manifest)
-    for rec in records:
-        append_record(out / RESULTS, rec)
-    return load_meta_dataset(out)
-
-
-def _csv_row(row: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"task": row.get("task"), "family": row.get("family"), "test_acc": row.get("test_acc"),
-                           "seed": row.get("seed")}
-    if row.get("config"):
-        out["config"] = json.loads(row["config"])
-    else:
-        from .space import default_space
-
-        names = set(default_space().keys())
-        config = {}
-        for k, v in row.items():
-            if k in names and v not in (None, ""):
-                config[k] = _parse_scalar(v)
-        out["config"] = config
-    if row.get("val_acc"):
-        out["val_acc"] = json.loads(row["val_acc"])
-    else:
-        cols = sorted((int(k.split("_", 1)[1]), k) for k in row if k and k.startswith("acc_") and k[4:].isdigit())
-        out["val_acc"] = [row[k] for _, k in cols if row[k] not in (None, "")]
-    desc = json.loads(row["descriptors"]) if row.get("descriptors") else {}
-    desc.update({k[5:]: float(v) for k, v in row.items() if k and k.startswith("desc_") and v not in (None, "")})
-    out["descriptors"] = desc
-    return out
-
-
-def _parse_scalar(v: str) -> Any:
-    try:
-        f = float(v)
-    except ValueError:
-        return v
-    return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f

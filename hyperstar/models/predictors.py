@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .exceptions import InvalidInputError
+from hyperstar.exceptions import InvalidInputError
 
 __all__ = ["PerformancePredictor", "create_predictor", "list_predictors", "register_predictor", "budget_features"]
 

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 
-from ..exceptions import InvalidInputError
-from ..metadata import MetaDataset
-from ..space import config_key
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.meta.dataset import MetaDataset
+from hyperstar.space import config_key
 
 __all__ = ["AdaptiveRanking"]
 

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from . import __version__
-from ._paths import meta_data_dir
-from ._util import as_float
-from .exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
-from .metadata import MetaDataset
-from .space import config_key, encode, sample_configurations, validate_configuration
+from hyperstar._version import __version__
+from hyperstar._internal.paths import meta_data_dir
+from hyperstar._internal.convert import as_float
+from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
+from hyperstar.meta.dataset import MetaDataset
+from hyperstar.space import config_key, encode, sample_configurations, validate_configuration
 
 __all__ = ["Recommender", "Recommendation", "MODEL_FORMAT"]
 
@@ -81,8 +81,8 @@ def _spearman_matrix(acc: np.ndarray) -> np.ndarray:
 class Recommender:
     """Learns from a meta-dataset to rank configurations for an unseen task.
 
-    Parameters (all keyword): ``encoder`` (registered encoder name, see :mod:`hyperstar.encoder`),
-    ``predictor`` (see :mod:`hyperstar.predictor`), ``backbone`` / ``weights`` (the frozen feature
+    Parameters (all keyword): ``encoder`` (registered encoder name, see :mod:`hyperstar.models.encoders`),
+    ``predictor`` (see :mod:`hyperstar.models.predictors`), ``backbone`` / ``weights`` (the frozen feature
     extractor; ``"auto"``: the shipped source weights), ``batch_images`` (images per batch, one
     batch is one sample of a task), ``n_batches`` (batches averaged at recommendation time),
     ``steps``, ``lr``, ``weight_decay``, ``tasks_per_step``, ``rank_weight`` (ListNet ranking
@@ -158,8 +158,8 @@ class Recommender:
     # ------------------------------------------------------------------ features
 
     def _feature_backbone(self):
-        from ._paths import source_weights_path
-        from .backbones import create_backbone
+        from hyperstar._internal.paths import source_weights_path
+        from hyperstar.models.backbones import create_backbone
 
         weights = self.weights
         if weights == "auto":
@@ -169,8 +169,8 @@ class Recommender:
         return net.eval()
 
     def _extractor(self):
-        from .encoder import FeatureExtractor
-        from .finetune import resolve_device
+        from hyperstar.models.encoders import FeatureExtractor
+        from hyperstar.finetune import resolve_device
 
         if getattr(self, "_extractor_cache", None) is None:
             self._extractor_cache = FeatureExtractor(self.backbone_, resolve_device(self.device))
@@ -191,8 +191,8 @@ class Recommender:
         ``features`` optionally maps task names to cached (features, labels), e.g. shared across
         the folds of a leave-one-task-out benchmark.
         """
-        from .encoder import create_encoder
-        from .predictor import budget_features, create_predictor
+        from hyperstar.models.encoders import create_encoder
+        from hyperstar.models.predictors import budget_features, create_predictor
 
         if not isinstance(meta, MetaDataset):
             raise InvalidInputError(f"fit expects a MetaDataset (see load_meta_dataset). Got {type(meta).__name__}.")
@@ -227,7 +227,7 @@ class Recommender:
         feats: list[torch.Tensor] = []
         labels: list[torch.Tensor] = []
         if images:
-            from .suite import make_task
+            from hyperstar.suite import make_task
 
             for name, recipe in zip(meta.task_names, meta.recipes):
                 if features is not None and name in features:
@@ -344,7 +344,7 @@ class Recommender:
 
     def _task_embeddings(self, task, seed: int) -> torch.Tensor:
         """[n_batches, D] embeddings of batches sampled from ``task`` (a Task or descriptors)."""
-        from .data import Task
+        from hyperstar.data import Task
 
         descriptors = None
         if self.use_descriptors_:
@@ -381,7 +381,7 @@ class Recommender:
     def score(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
               seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Predicted score (mean over image batches) and its std, per configuration."""
-        from .predictor import budget_features
+        from hyperstar.models.predictors import budget_features
 
         self._check_fitted()
         budget = self.max_budget_ if budget is None else budget
@@ -469,9 +469,9 @@ class Recommender:
     @classmethod
     def load(cls, path: str | Path) -> "Recommender":
         """Load a folder written by :meth:`save` (weights-only tensors plus JSON; nothing executed)."""
-        from .backbones import create_backbone
-        from .encoder import create_encoder
-        from .predictor import create_predictor
+        from hyperstar.models.backbones import create_backbone
+        from hyperstar.models.encoders import create_encoder
+        from hyperstar.models.predictors import create_predictor
 
         folder = Path(path)
         if not (folder / MODEL_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():

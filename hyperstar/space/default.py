@@ -1,4 +1,4 @@
-"""The search space of fine-tuning hyperparameters, and configuration <-> vector encoding.
+"""The default search space of fine-tuning hyperparameters: building, validating, sampling configurations.
 
 A configuration is a plain ``dict`` of Python scalars (``str``, ``int``, ``float``) holding only
 the hyperparameters that are active for it. Every value that leaves this module is a plain
@@ -35,7 +35,8 @@ from ConfigSpace import (
 )
 from ConfigSpace.util import deactivate_inactive_hyperparameters
 
-from .exceptions import ConfigurationError, InvalidInputError
+from hyperstar._internal.convert import plain, plain_dict
+from hyperstar.exceptions import ConfigurationError, InvalidInputError
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -46,12 +47,10 @@ __all__ = [
     "validate_configuration",
     "complete_configuration",
     "effective_learning_rate",
-    "encode",
-    "feature_names",
     "config_to_json",
     "config_from_json",
     "config_key",
-    "plain",
+    "as_configuration",
 ]
 
 TRAIN_MODES = ("full", "last_block", "linear_probe", "bitfit")
@@ -130,29 +129,10 @@ def default_space(seed: int | None = None) -> ConfigurationSpace:
     return cs
 
 
-def plain(value: Any) -> Any:
-    """``value`` as a plain Python scalar (numpy scalars and 0-d arrays converted)."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (np.str_,)):
-        return str(value)
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        return plain(value.item())
-    return value
-
-
-def _plain_dict(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k): plain(v) for k, v in values.items()}
-
-
 def default_configuration(space: ConfigurationSpace | None = None) -> dict[str, Any]:
     """The space's default configuration, as a plain dict (the common-practice default)."""
     space = space or default_space()
-    return _plain_dict(dict(space.get_default_configuration()))
+    return plain_dict(dict(space.get_default_configuration()))
 
 
 def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace | None = None) -> dict[str, Any]:
@@ -211,7 +191,7 @@ def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace 
         conf = deactivate_inactive_hyperparameters(full, space)
     except Exception as exc:  # ConfigSpace raises several types; one message for all
         raise ConfigurationError(f"The configuration is not valid in the search space: {exc}") from None
-    return _plain_dict(dict(conf))
+    return plain_dict(dict(conf))
 
 
 def _active(space: ConfigurationSpace, values: Mapping[str, Any]) -> set[str] | None:
@@ -288,7 +268,7 @@ def sample_configurations(
         if active is not None:
             configs.append({name: values[name] for name in space.keys() if name in active})
         else:
-            configs.append(_plain_dict(dict(deactivate_inactive_hyperparameters(values, space))))
+            configs.append(plain_dict(dict(deactivate_inactive_hyperparameters(values, space))))
     return configs
 
 
@@ -300,82 +280,14 @@ def effective_learning_rate(config: Mapping[str, Any]) -> float:
     return lr
 
 
-def _unit(value: float, hp: UniformFloatHyperparameter) -> float:
-    if hp.log:
-        return (math.log(value) - math.log(hp.lower)) / (math.log(hp.upper) - math.log(hp.lower))
-    return (value - hp.lower) / (hp.upper - hp.lower)
-
-
-def _conditional_names(space: ConfigurationSpace) -> set[str]:
-    return {c.child.name for c in space.conditions}
-
-
-def feature_names(space: ConfigurationSpace | None = None) -> list[str]:
-    """Names of the columns of :func:`encode`'s output."""
-    space = space or default_space()
-    names: list[str] = []
-    conditional = _conditional_names(space)
-    for hp in space.values():
-        if isinstance(hp, CategoricalHyperparameter):
-            names += [f"{hp.name}={plain(c)}" for c in hp.choices]
-        else:
-            names.append(hp.name)
-            if hp.name in conditional:
-                names.append(f"{hp.name}:active")
-    names += ["log_effective_lr", "log_effective_weight_decay", "log_l2sp", "log_effective_lr_x_batch"]
-    return names
-
-
-def encode(configs: Mapping[str, Any] | Iterable[Mapping[str, Any]], space: ConfigurationSpace | None = None) -> np.ndarray:
-    """Fixed-length numeric vectors for configurations (float32, shape [n, len(feature_names())]).
-
-    Numerics are scaled to [0, 1] (log-scaled where the space is log), ordinals by rank,
-    categoricals one-hot. An inactive numeric encodes as 0 with its ``:active`` flag 0; an
-    inactive categorical is all zeros. Derived features, scaled to about [0, 1]: the effective
-    learning rate lr/(1-momentum), the effective weight decay (0 when off), the L2-SP strength
-    (0 when off) and the effective learning rate per sample (lr_eff / batch size).
-    """
-    space = space or default_space()
-    single = isinstance(configs, Mapping)
-    config_list = [configs] if single else list(configs)
-    conditional = _conditional_names(space)
-    rows = []
-    for config in config_list:
-        config = validate_configuration(config, space)
-        row: list[float] = []
-        for hp in space.values():
-            value = config.get(hp.name)
-            if isinstance(hp, CategoricalHyperparameter):
-                row += [1.0 if value is not None and plain(c) == value else 0.0 for c in hp.choices]
-                continue
-            if isinstance(hp, OrdinalHyperparameter):
-                seq = [plain(s) for s in hp.sequence]
-                row.append(0.0 if value is None else seq.index(value) / max(len(seq) - 1, 1))
-            else:
-                row.append(0.0 if value is None else _unit(float(value), hp))
-            if hp.name in conditional:
-                row.append(0.0 if value is None else 1.0)
-        lr_eff = effective_learning_rate(config)
-        wd = float(config.get("weight_decay", 0.0)) if config.get("use_weight_decay") == "yes" else 0.0
-        l2sp = float(config.get("l2sp_strength", 0.0)) if config.get("use_l2sp") == "yes" else 0.0
-        batch = float(config.get("batch_size", 64))
-        # log10 ranges chosen to cover the space: lr_eff in [1e-5, 1e3], wd/l2sp in [1e-7, 1].
-        row.append((math.log10(lr_eff) + 5.0) / 8.0)
-        row.append((math.log10(max(wd, 1e-7)) + 7.0) / 5.0)
-        row.append((math.log10(max(l2sp, 1e-7)) + 7.0) / 6.0)
-        row.append((math.log10(lr_eff / batch) + 7.5) / 9.5)
-        rows.append(row)
-    return np.asarray(rows, dtype=np.float32)
-
-
 def config_key(config: Mapping[str, Any]) -> str:
     """A canonical string for a configuration (sorted keys, JSON): equal configs, equal keys."""
-    return json.dumps(_plain_dict(config), sort_keys=True, separators=(",", ":"))
+    return json.dumps(plain_dict(config), sort_keys=True, separators=(",", ":"))
 
 
 def config_to_json(config: Mapping[str, Any], path: str | Path | None = None) -> str:
     """The configuration as JSON text; written to ``path`` too when given."""
-    text = json.dumps(_plain_dict(config), sort_keys=True, indent=2)
+    text = json.dumps(plain_dict(config), sort_keys=True, indent=2)
     if path is not None:
         Path(path).write_text(text + "\n")
     return text

@@ -28,12 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._paths import source_weights_path
-from ._util import json_safe
-from .backbones import Backbone, create_backbone, state_dict_digest
-from .data import Split, Task
-from .exceptions import InvalidInputError
-from .space import validate_configuration
+from hyperstar._internal.paths import source_weights_path
+from hyperstar._internal.convert import json_safe
+from hyperstar.models.backbones import Backbone, create_backbone, state_dict_digest
+from hyperstar.data import Split, Task
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.space import validate_configuration
 
 __all__ = ["EpochRecord", "FineTuneResult", "fine_tune", "resolve_device", "lr_multiplier"]
 

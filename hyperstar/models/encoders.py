@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .exceptions import InvalidInputError
+from hyperstar.exceptions import InvalidInputError
 
 __all__ = [
     "TaskEncoder",

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from .metadata import MetaDataset
+from hyperstar.meta.dataset import MetaDataset
 
 __all__ = ["analyze_meta_dataset", "average_rank_order"]
 

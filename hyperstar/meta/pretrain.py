@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from ._paths import source_weights_path
-from .backbones import create_backbone, state_dict_digest
-from .finetune import fine_tune
-from .metadata import code_version
+from hyperstar._internal.paths import source_weights_path
+from hyperstar.models.backbones import create_backbone, state_dict_digest
+from hyperstar.finetune import fine_tune
+from hyperstar.meta.dataset import code_version
 
 __all__ = ["pretrain_source_backbone", "SOURCE_CONFIG"]
 
@@ -53,7 +53,7 @@ def pretrain_source_backbone(
     Writes ``out`` (a weights-only state dict, ``body.*`` keys) and ``out`` with suffix ``.json``
     (how it was made, and its source-task accuracy). Returns that report.
     """
-    from .suite import SOURCE_DESCRIPTION, source_task
+    from hyperstar.suite import SOURCE_DESCRIPTION, source_task
 
     out = Path(out) if out is not None else source_weights_path(backbone)
     task = source_task(seed=seed, per_class=per_class)

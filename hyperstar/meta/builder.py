@@ -7,7 +7,7 @@ skips finished cells, so a kill (even ``kill -9``) loses at most the cells in fl
 
 Example::
 
-    >>> from hyperstar.builder import build_meta_dataset
+    >>> from hyperstar.meta import build_meta_dataset
     >>> from hyperstar.suite import tiny_suite
     >>> meta = build_meta_dataset("my_meta", recipes=tiny_suite(), n_configs=3, max_budget=2, n_workers=1)
 """
@@ -26,9 +26,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ._paths import source_weights_path
-from .exceptions import InvalidInputError
-from .metadata import (
+from hyperstar._internal.paths import source_weights_path
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.meta.dataset import (
     FORMAT_VERSION,
     MANIFEST,
     RESULTS,
@@ -41,7 +41,7 @@ from .metadata import (
     repair_results,
     write_manifest,
 )
-from .space import DEFAULT_CONFIG, config_key, sample_configurations, validate_configuration
+from hyperstar.space import DEFAULT_CONFIG, config_key, sample_configurations, validate_configuration
 
 __all__ = ["build_meta_dataset", "design_configurations", "VAL_FRACTION", "TEST_FRACTION"]
 
@@ -103,7 +103,7 @@ def _init_worker(threads: int) -> None:
 
 
 def _get_task(recipe: Mapping[str, Any], resolution: int):
-    from .suite import make_task
+    from hyperstar.suite import make_task
 
     key = f"{recipe.get('name')}|{resolution}"
     if key not in _TASK_CACHE:
@@ -114,7 +114,7 @@ def _get_task(recipe: Mapping[str, Any], resolution: int):
 
 
 def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
-    from .finetune import fine_tune
+    from hyperstar.finetune import fine_tune
 
     task = _get_task(cell["recipe"], cell["resolution"])
     split = task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=cell["split_seed"])
@@ -155,7 +155,7 @@ def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
 
 def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
                       noise_config_ids, config_seed) -> dict[str, Any]:
-    from .suite import make_task
+    from hyperstar.suite import make_task
 
     digest = _file_digest(weights_path)
     existing = None
@@ -233,7 +233,7 @@ def build_meta_dataset(
     given. The first ``noise_configs`` configurations also run with seed 1, to measure noise.
     ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells.
     """
-    from .suite import default_suite
+    from hyperstar.suite import default_suite
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

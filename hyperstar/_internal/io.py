@@ -1,0 +1,127 @@
+"""File writes that a kill, a crash or a full disk cannot leave half done, and locks for shared folders.
+
+* :func:`atomic_write_bytes` / :func:`atomic_write_text` / :func:`atomic_write_json` /
+  :func:`atomic_torch_save`: write a temporary file beside the target, fsync it, rename it over the
+  target. A reader sees the old file or the new one, never a mix; on any error the temporary file is
+  removed and the old file is untouched.
+* :func:`append_jsonl`: one record as one complete line, in a single ``write`` then fsync.
+* :func:`file_lock`: an exclusive lock on a folder (``filelock``) so that two processes cannot write
+  the same run directory or meta-dataset at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from hyperstar.exceptions import HyperstarError
+from hyperstar._internal.convert import json_safe
+
+LOCK_FILE = ".lock"
+
+
+class FolderBusyError(HyperstarError, RuntimeError):
+    """Another process holds the lock of a folder hyperstar was asked to write."""
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a folder.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], mode: int | None = None) -> Path:
+    path = Path(path)
+    tmp = _tmp_path(path)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        fd = os.open(tmp, flags, 0o644 if mode is None else mode)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically (``mode``: file permissions, e.g. ``0o600`` for secrets)."""
+    return _atomic_write(path, lambda fh: fh.write(data), mode)
+
+
+def atomic_write_text(path: str | Path, text: str, *, mode: int | None = None) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = 1, mode: int | None = None,
+                      sort_keys: bool = False, unknown: Callable[[Any], Any] | None = None) -> Path:
+    """Write ``obj`` as strict JSON (numpy made plain, NaN/inf as ``null``) to ``path`` atomically."""
+    text = json.dumps(json_safe(obj, unknown=unknown), indent=indent, sort_keys=sort_keys, allow_nan=False)
+    return atomic_write_text(path, text + "\n", mode=mode)
+
+
+def atomic_torch_save(path: str | Path, obj: Any) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically: a full disk or a kill leaves the old file or none."""
+    import torch
+
+    return _atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def jsonl_line(record: Mapping[str, Any] | Any) -> bytes:
+    """One strict-JSON line (compact, ending in a newline) for ``record``."""
+    return (json.dumps(json_safe(record), allow_nan=False, separators=(",", ":")) + "\n").encode()
+
+
+def append_jsonl(path: str | Path, record: Mapping[str, Any] | Any) -> None:
+    """Append ``record`` as one complete line: a single ``write`` and an fsync, so a kill leaves whole
+    lines (a cut last line is repaired by the readers)."""
+    line = jsonl_line(record)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def file_lock(folder: str | Path, *, what: str = "folder", timeout: float = 0.0) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (its ``.lock`` file) for the ``with`` block.
+
+    Raises :class:`FolderBusyError` when another process holds it (after ``timeout`` seconds). The
+    lock is released when the block ends or the process dies (an OS lock, not a stale PID file).
+    """
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise FolderBusyError(
+            f"The {what} '{folder}' is in use by another hyperstar process. Wait for it to finish, or use "
+            "another folder."
+        ) from None
+    try:
+        yield folder
+    finally:
+        lock.release()

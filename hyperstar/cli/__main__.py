@@ -1,0 +1,7 @@
+"""``python -m hyperstar.cli``: the same as the ``hyperstar`` command."""
+
+import sys
+
+from hyperstar.cli.main import main
+
+sys.exit(main())
