@@ -59,7 +59,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hyperstar.meta.dataset import append_record, code_version, load_meta_dataset, read_records  # noqa: E402
+from hyperstar._internal.provenance import code_version  # noqa: E402
+from hyperstar.meta.dataset import append_record, load_meta_dataset, read_records  # noqa: E402
 from hyperstar.space import config_key  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"

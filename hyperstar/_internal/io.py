@@ -4,6 +4,8 @@
   :func:`atomic_torch_save`: write a temporary file beside the target, fsync it, rename it over the
   target. A reader sees the old file or the new one, never a mix; on any error the temporary file is
   removed and the old file is untouched.
+* :func:`atomic_write_group`: several files that must change together (a model's weights and its
+  description): all are written and fsync'd before any is renamed.
 * :func:`append_jsonl`: one record as one complete line, in a single ``write`` then fsync.
 * :func:`file_lock`: an exclusive lock on a folder (``filelock``) so that two processes cannot write
   the same run directory or meta-dataset at once.
@@ -42,23 +44,34 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], mode: int | None = None) -> Path:
-    path = Path(path)
-    tmp = _tmp_path(path)
+def atomic_write_group(writers: Mapping[str | Path, Callable[[IO[bytes]], None]], *, mode: int | None = None) -> None:
+    """Write several files so that a failure while writing (a full disk, an error) changes none of them:
+    every temporary file is written and fsync'd first, then all are renamed over their targets."""
+    done: list[tuple[Path, Path]] = []
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        fd = os.open(tmp, flags, 0o644 if mode is None else mode)
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        for target, write in writers.items():
+            target = Path(target)
+            tmp = _tmp_path(target)
+            done.append((tmp, target))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644 if mode is None else mode)
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, target in done:
+            os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        for tmp, _ in done:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         raise
-    _fsync_dir(path.parent)
-    return path
+    for folder in {target.parent for _, target in done}:
+        _fsync_dir(folder)
+
+
+def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], mode: int | None = None) -> Path:
+    atomic_write_group({path: write}, mode=mode)
+    return Path(path)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:

@@ -23,10 +23,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Registry(Generic[F]):
-    """Named factories of one kind (``kind`` names it in error messages)."""
+    """Named factories of one kind (``kind`` names it in error messages; ``listing`` heads the known names)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, listing: str = "Available") -> None:
         self.kind = kind
+        self.listing = listing
         self._items: dict[str, F] = {}
 
     def add(self, name: str, factory: F, *, overwrite: bool = False) -> F:
@@ -52,7 +53,7 @@ class Registry(Generic[F]):
     def get(self, name: str) -> F:
         """The factory registered under ``name``; a clear error listing the known names otherwise."""
         if not isinstance(name, str) or name not in self._items:
-            raise InvalidInputError(f"Unknown {self.kind} {name!r}. Available: {', '.join(self.names())}.")
+            raise InvalidInputError(f"Unknown {self.kind} {name!r}. {self.listing}: {', '.join(self.names())}.")
         return self._items[name]
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -62,6 +63,12 @@ class Registry(Generic[F]):
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)
+
+    def copy(self) -> "Registry[F]":
+        """An independent registry with the same entries (for tests that register temporary items)."""
+        other: Registry[F] = Registry(self.kind, listing=self.listing)
+        other._items = dict(self._items)
+        return other
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

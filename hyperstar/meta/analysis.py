@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
+from hyperstar._internal.stats import spearman  # undefined -> NaN: reported, so it stays visible
 from hyperstar.meta.dataset import MetaDataset
 
 __all__ = ["analyze_meta_dataset", "average_rank_order"]
@@ -27,13 +27,6 @@ def _rank_desc(row: np.ndarray) -> np.ndarray:
     from scipy.stats import rankdata
 
     return rankdata(-filled, method="average") - 1
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return float("nan")
-    return float(spearmanr(a[ok], b[ok]).statistic)
 
 
 def analyze_meta_dataset(meta: MetaDataset) -> dict[str, Any]:
@@ -58,12 +51,12 @@ def analyze_meta_dataset(meta: MetaDataset) -> dict[str, Any]:
             "best_minus_median": float(row[best] - np.median(row)),
             "best_minus_default": float(row[best] - row[default_id]),
             "diverged_fraction": float(meta.diverged[t].mean()),
-            "spearman_epoch1_vs_final": _spearman(meta.curves[t, :, 0], row),
-            "spearman_epoch3_vs_final": _spearman(meta.curves[t, :, min(2, meta.max_budget - 1)], row),
+            "spearman_epoch1_vs_final": spearman(meta.curves[t, :, 0], row),
+            "spearman_epoch3_vs_final": spearman(meta.curves[t, :, min(2, meta.max_budget - 1)], row),
         })
     out: dict[str, Any] = {"n_tasks_analysed": int(len(idx)), "per_task": per_task}
     if len(idx) >= 2:
-        pairs = [_spearman(acc[i], acc[j]) for i in range(len(idx)) for j in range(i + 1, len(idx))]
+        pairs = [spearman(acc[i], acc[j]) for i in range(len(idx)) for j in range(i + 1, len(idx))]
         out["mean_pairwise_spearman"] = float(np.nanmean(pairs))
         out["distinct_best_configs"] = int(len({p["best_config"] for p in per_task}))
         # Leave-one-task-out headroom: what a task-aware choice could gain over the portfolio.
@@ -87,6 +80,6 @@ def analyze_meta_dataset(meta: MetaDataset) -> dict[str, Any]:
         out["noise_cells"] = int(noise.sum())
         out["seed_noise_mean_abs_diff"] = float(np.mean(np.abs(a - b)))
         out["seed_noise_std"] = float(np.std(a - b) / np.sqrt(2))
-        out["seed_noise_spearman"] = _spearman(a, b)
+        out["seed_noise_spearman"] = spearman(a, b)
     out["diverged_fraction"] = float(meta.diverged[idx].mean()) if len(idx) else float("nan")
     return out

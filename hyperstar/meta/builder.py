@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import logging
 import os
 import sys
@@ -26,7 +25,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from hyperstar._internal.paths import source_weights_path
+from hyperstar._internal.paths import resolve_weights
+from hyperstar._internal.provenance import code_version, file_digest, machine_description
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import (
     FORMAT_VERSION,
@@ -34,9 +34,7 @@ from hyperstar.meta.dataset import (
     RESULTS,
     MetaDataset,
     append_record,
-    code_version,
     load_meta_dataset,
-    machine_description,
     read_records,
     repair_results,
     write_manifest,
@@ -60,31 +58,6 @@ def design_configurations(n_configs: int = 64, seed: int = 0) -> list[dict[str, 
             configs.append(c)
             seen.add(config_key(c))
     return configs
-
-
-def _file_digest(path: Path | str | None) -> str | None:
-    if path is None:
-        return None
-    if isinstance(path, str):  # torchvision weights named by the user ("DEFAULT", "IMAGENET1K_V1")
-        return f"torchvision:{path}"
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def _resolve_weights(backbone: str, weights: Any) -> Path | str | None:
-    """A weights file, a torchvision weights name (a string without a file suffix), or None."""
-    if weights == "auto":
-        path = source_weights_path(backbone)
-        return path if path.is_file() else None
-    if weights is None:
-        return None
-    if isinstance(weights, str) and not Path(weights).suffix and not Path(weights).exists():
-        return weights
-    path = Path(weights)
-    if not path.is_file():
-        raise InvalidInputError(
-            f"Backbone weights '{path}' do not exist. Pass a .pt file, a torchvision weights name, 'auto' or 'none'."
-        )
-    return path
 
 
 # --------------------------------------------------------------------------- worker side
@@ -157,7 +130,7 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
                       noise_config_ids, config_seed) -> dict[str, Any]:
     from hyperstar.suite import make_task
 
-    digest = _file_digest(weights_path)
+    digest = file_digest(weights_path)
     existing = None
     if (out / MANIFEST).is_file():
         existing = load_meta_dataset(out).manifest
@@ -243,7 +216,7 @@ def build_meta_dataset(
         raise InvalidInputError(f"max_budget must be an int >= 1. Got {max_budget!r}.")
     if n_workers < 0:
         raise InvalidInputError(f"n_workers must be >= 0. Got {n_workers!r}.")
-    weights_path = _resolve_weights(backbone, weights)
+    weights_path = resolve_weights(backbone, weights, check=True)
     if weights_path is None:
         logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
     noise_ids = [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))]

@@ -23,7 +23,6 @@ Example::
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import os
@@ -35,19 +34,17 @@ from typing import Any
 import numpy as np
 
 from hyperstar._internal.convert import as_float
+from hyperstar._version import __version__
 from hyperstar._internal.io import append_jsonl, atomic_write_json
 from hyperstar._internal.paths import meta_data_dir
-from hyperstar._internal.provenance import code_version, machine_description
-from hyperstar.exceptions import ConfigurationError, DataError, InvalidInputError
-from hyperstar.space import config_key, encode, validate_configuration
+from hyperstar.exceptions import DataError, InvalidInputError
+from hyperstar.space import encode
 
 __all__ = [
     "MetaDataset",
     "load_meta_dataset",
-    "machine_description",
     "FORMAT_VERSION",
     "DEFAULT_NAME",
-    "code_version",
     "write_manifest",
     "append_record",
     "read_records",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 

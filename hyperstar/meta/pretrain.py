@@ -8,8 +8,6 @@ weights ship in ``meta_data/backbones/``. Reproduce with ``hyperstar pretrain-so
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,8 @@ import torch
 from hyperstar._internal.paths import source_weights_path
 from hyperstar.models.backbones import create_backbone, state_dict_digest
 from hyperstar.finetune import fine_tune
-from hyperstar.meta.dataset import code_version
+from hyperstar._internal.io import atomic_torch_save, atomic_write_json
+from hyperstar._internal.provenance import code_version
 
 __all__ = ["pretrain_source_backbone", "SOURCE_CONFIG"]
 
@@ -65,9 +64,7 @@ def pretrain_source_backbone(
                        progress=progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {f"body.{k}": v.detach().cpu() for k, v in net.body.state_dict().items()}
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, out)
+    atomic_torch_save(out, state)
     report = {
         "backbone": backbone,
         "weights_file": out.name,
@@ -89,5 +86,5 @@ def pretrain_source_backbone(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": f"hyperstar pretrain-source --backbone {backbone} --epochs {epochs} --per-class {per_class} --seed {seed}",
     }
-    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_json(out.with_suffix(".json"), report, indent=2)
     return report

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from hyperstar._internal.registry import Registry
 from hyperstar.exceptions import InvalidInputError
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
     "state_dict_digest",
 ]
 
-_REGISTRY: dict[str, Callable[..., "Backbone"]] = {}
+_REGISTRY: Registry[Callable[..., "Backbone"]] = Registry("backbone")
 
 
 class Backbone(nn.Module):
@@ -115,19 +116,19 @@ def _is_bias(name: str) -> bool:
     return name.endswith(".bias")
 
 
-def register_backbone(name: str) -> Callable[[Callable[..., Backbone]], Callable[..., Backbone]]:
-    """Decorator adding a backbone factory ``f(num_classes, weights, in_channels) -> Backbone``."""
+def register_backbone(
+    name: str, *, overwrite: bool = False
+) -> Callable[[Callable[..., Backbone]], Callable[..., Backbone]]:
+    """Decorator adding a backbone factory ``f(num_classes, weights, in_channels) -> Backbone``.
 
-    def wrap(factory: Callable[..., Backbone]) -> Callable[..., Backbone]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
+    A taken name is refused unless ``overwrite=True``.
+    """
+    return _REGISTRY.register(name, overwrite=overwrite)
 
 
 def list_backbones() -> list[str]:
     """Names accepted by :func:`create_backbone`."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_backbone(name: str, num_classes: int = 10, weights: Any = None, in_channels: int = 3) -> Backbone:
@@ -138,13 +139,12 @@ def create_backbone(name: str, num_classes: int = 10, weights: Any = None, in_ch
     torchvision ResNets it is passed through to torchvision (e.g. ``"DEFAULT"`` where the user
     has the ImageNet weights cached), or a path / state dict as for the small CNNs.
     """
-    if name not in _REGISTRY:
-        raise InvalidInputError(f"Unknown backbone {name!r}. Available: {', '.join(list_backbones())}.")
+    factory = _REGISTRY.get(name)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise InvalidInputError(f"num_classes must be an int >= 1. Got {num_classes!r}.")
     if in_channels not in (1, 3):
         raise InvalidInputError(f"in_channels must be 1 or 3. Got {in_channels!r}.")
-    return _REGISTRY[name](num_classes=num_classes, weights=weights, in_channels=in_channels)
+    return factory(num_classes=num_classes, weights=weights, in_channels=in_channels)
 
 
 def load_body_weights(model: Backbone, weights: str | Path | dict[str, torch.Tensor]) -> Backbone:

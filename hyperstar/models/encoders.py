@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hyperstar._internal.registry import Registry
 from hyperstar.exceptions import InvalidInputError
 
 __all__ = [
@@ -44,26 +45,22 @@ __all__ = [
     "register_encoder",
 ]
 
-_REGISTRY: dict[str, Callable[..., "TaskEncoder"]] = {}
+_REGISTRY: Registry[Callable[..., "TaskEncoder"]] = Registry("encoder")
 
 
-def register_encoder(name: str):
-    def wrap(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
+def register_encoder(name: str, *, overwrite: bool = False):
+    """Decorator adding an encoder factory ``f(feature_dim, descriptor_dim, **kw) -> TaskEncoder``."""
+    return _REGISTRY.register(name, overwrite=overwrite)
 
 
 def list_encoders() -> list[str]:
-    return sorted(_REGISTRY)
+    """Names accepted by :func:`create_encoder`."""
+    return _REGISTRY.names()
 
 
 def create_encoder(name: str, feature_dim: int, descriptor_dim: int = 0, **kwargs: Any) -> "TaskEncoder":
     """Build a registered encoder for backbone features of size ``feature_dim``."""
-    if name not in _REGISTRY:
-        raise InvalidInputError(f"Unknown encoder {name!r}. Available: {', '.join(list_encoders())}.")
-    return _REGISTRY[name](feature_dim=feature_dim, descriptor_dim=descriptor_dim, **kwargs)
+    return _REGISTRY.create(name, feature_dim=feature_dim, descriptor_dim=descriptor_dim, **kwargs)
 
 
 def _mlp(sizes: list[int], dropout: float = 0.0) -> nn.Sequential:

@@ -21,30 +21,27 @@ from typing import Any
 import torch
 from torch import nn
 
-from hyperstar.exceptions import InvalidInputError
+from hyperstar._internal.registry import Registry
 
 __all__ = ["PerformancePredictor", "create_predictor", "list_predictors", "register_predictor", "budget_features"]
 
-_REGISTRY: dict[str, Callable[..., "PerformancePredictor"]] = {}
+_REGISTRY: Registry[Callable[..., "PerformancePredictor"]] = Registry("predictor")
 BUDGET_DIM = 3
 
 
-def register_predictor(name: str):
-    def wrap(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
+def register_predictor(name: str, *, overwrite: bool = False):
+    """Decorator adding a predictor factory ``f(embed_dim, config_dim, **kw) -> PerformancePredictor``."""
+    return _REGISTRY.register(name, overwrite=overwrite)
 
 
 def list_predictors() -> list[str]:
-    return sorted(_REGISTRY)
+    """Names accepted by :func:`create_predictor`."""
+    return _REGISTRY.names()
 
 
 def create_predictor(name: str, embed_dim: int, config_dim: int, **kwargs: Any) -> "PerformancePredictor":
-    if name not in _REGISTRY:
-        raise InvalidInputError(f"Unknown predictor {name!r}. Available: {', '.join(list_predictors())}.")
-    return _REGISTRY[name](embed_dim=embed_dim, config_dim=config_dim, **kwargs)
+    """Build a registered predictor for task embeddings of ``embed_dim`` and configurations of ``config_dim``."""
+    return _REGISTRY.create(name, embed_dim=embed_dim, config_dim=config_dim, **kwargs)
 
 
 def budget_features(budget: torch.Tensor, max_budget: float) -> torch.Tensor:

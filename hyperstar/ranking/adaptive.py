@@ -24,7 +24,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import rankdata
+
+from hyperstar._internal.stats import spearman
 
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import MetaDataset
@@ -92,7 +94,7 @@ class AdaptiveRanking:
             if np.ptp(seen) == 0:
                 continue
             stored = self.meta.curves[:, idx, epoch - 1]
-            rho = np.array([_spearman(stored[t], seen) for t in range(self.meta.n_tasks)])
+            rho = np.array([spearman(stored[t], seen, undefined=0.0) for t in range(self.meta.n_tasks)])
             total += len(obs) * rho
             weight += len(obs)
         return total / weight if weight else total
@@ -131,9 +133,3 @@ class AdaptiveRanking:
         return [configs[i] for i in np.argsort(key, kind="stable")]
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return 0.0
-    rho = spearmanr(a[ok], b[ok]).statistic
-    return float(rho) if np.isfinite(rho) else 0.0

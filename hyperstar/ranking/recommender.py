@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
 from hyperstar._version import __version__
 from hyperstar._internal.paths import meta_data_dir
-from hyperstar._internal.convert import as_float
+from hyperstar._internal.convert import as_float, json_safe
+from hyperstar._internal.io import atomic_write_group
+from hyperstar._internal.stats import spearman, spearman_matrix
 from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
 from hyperstar.meta.dataset import MetaDataset
 from hyperstar.space import config_key, encode, sample_configurations, validate_configuration
@@ -61,21 +62,6 @@ def _rank_targets(acc: np.ndarray) -> np.ndarray:
     mean = acc.mean(axis=1, keepdims=True)
     std = acc.std(axis=1, keepdims=True)
     return (acc - mean) / np.maximum(std, 1e-3)
-
-
-def _spearman_matrix(acc: np.ndarray) -> np.ndarray:
-    """[T, T] Spearman correlations of the tasks' configuration rankings; a task whose accuracies
-    are all equal (nothing learned) correlates 0 with the others."""
-    from scipy.stats import rankdata
-
-    ranks = np.vstack([rankdata(row) for row in acc]).astype(float)
-    ranks -= ranks.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(ranks, axis=1)
-    ok = norm > 0
-    ranks[ok] /= norm[ok, None]
-    s = ranks @ ranks.T
-    np.fill_diagonal(s, 1.0)
-    return s
 
 
 class Recommender:
@@ -158,19 +144,15 @@ class Recommender:
     # ------------------------------------------------------------------ features
 
     def _feature_backbone(self):
-        from hyperstar._internal.paths import source_weights_path
+        from hyperstar._internal.paths import resolve_weights
         from hyperstar.models.backbones import create_backbone
 
-        weights = self.weights
-        if weights == "auto":
-            path = source_weights_path(self.backbone)
-            weights = path if path.is_file() else None
-        net = create_backbone(self.backbone, num_classes=1, weights=weights)
+        net = create_backbone(self.backbone, num_classes=1, weights=resolve_weights(self.backbone, self.weights))
         return net.eval()
 
     def _extractor(self):
         from hyperstar.models.encoders import FeatureExtractor
-        from hyperstar.finetune import resolve_device
+        from hyperstar._internal.device import resolve_device
 
         if getattr(self, "_extractor_cache", None) is None:
             self._extractor_cache = FeatureExtractor(self.backbone_, resolve_device(self.device))
@@ -244,7 +226,7 @@ class Recommender:
         self.predictor_ = create_predictor(self.predictor, embed_dim=self.encoder_.embed_dim, config_dim=config_x.shape[1])
         self.max_budget_ = meta.max_budget
         targets = torch.tensor(_rank_targets(meta.curves), dtype=torch.float32)  # [T, C, E]
-        sim = torch.tensor(_spearman_matrix(meta.final_acc), dtype=torch.float32)
+        sim = torch.tensor(spearman_matrix(meta.final_acc), dtype=torch.float32)
         n_classes = torch.tensor([int(y.max()) + 1 if len(y) else 1 for y in labels] or [1] * meta.n_tasks)
 
         T = meta.n_tasks
@@ -337,7 +319,7 @@ class Recommender:
             emb = torch.stack([embed(np.array([t]), g)[0] for _ in range(2)])
             b = budget_features(torch.full((2, config_x.shape[0]), self.max_budget_), self.max_budget_)
             pred = self.predictor_(emb, config_x, b).mean(0).numpy()
-            scores.append(spearmanr(pred, final_acc[t]).statistic)
+            scores.append(spearman(pred, final_acc[t], min_pairs=2))
         return float(np.nanmean(scores))
 
     # ------------------------------------------------------------------ recommend
@@ -462,8 +444,11 @@ class Recommender:
             "holdout_tasks": self.holdout_tasks_,
             "holdout_score": self.holdout_score_,
         }
-        torch.save(tensors, folder / WEIGHTS_FILE)
-        (folder / MODEL_FILE).write_text(json.dumps(info, indent=1) + "\n")
+        # Both files are written in full before either replaces an existing one: a full disk or an error
+        # leaves a previously saved recommender in the folder intact.
+        text = (json.dumps(json_safe(info), indent=1, allow_nan=False) + "\n").encode()
+        atomic_write_group({folder / WEIGHTS_FILE: lambda fh: torch.save(tensors, fh),
+                            folder / MODEL_FILE: lambda fh: fh.write(text)})
         return folder
 
     @classmethod

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ConfigSpace import (
 from ConfigSpace.util import deactivate_inactive_hyperparameters
 
 from hyperstar._internal.convert import plain, plain_dict
+from hyperstar._internal.io import atomic_write_text
 from hyperstar.exceptions import ConfigurationError, InvalidInputError
 
 __all__ = [
@@ -289,7 +290,7 @@ def config_to_json(config: Mapping[str, Any], path: str | Path | None = None) ->
     """The configuration as JSON text; written to ``path`` too when given."""
     text = json.dumps(plain_dict(config), sort_keys=True, indent=2)
     if path is not None:
-        Path(path).write_text(text + "\n")
+        atomic_write_text(path, text + "\n")
     return text
 
 

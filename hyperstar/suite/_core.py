@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hyperstar.data import Task
+from hyperstar._internal.registry import Registry
 from hyperstar.exceptions import DataError, InvalidInputError
 
 logger = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ class _Family:
     wants_resolution: bool
 
 
-_FAMILIES: dict[str, _Family] = {}
+_FAMILIES: Registry[_Family] = Registry("task family", listing="Registered families")
 
 
 def _takes_resolution(fn: Callable) -> bool:
@@ -351,12 +352,8 @@ def register_family(
             raise InvalidInputError(
                 f"register_family('{name}') must decorate a callable. Got {type(fn).__name__}."
             )
-        if name in _FAMILIES and not overwrite and _FAMILIES[name].fn is not fn:
-            raise InvalidInputError(
-                f"Task family '{name}' is already registered; pick another name or pass "
-                "overwrite=True."
-            )
-        _FAMILIES[name] = _Family(fn, spec, _takes_resolution(fn))
+        same = name in _FAMILIES and _FAMILIES.get(name).fn is fn  # re-running a module is not a clash
+        _FAMILIES.add(name, _Family(fn, spec, _takes_resolution(fn)), overwrite=overwrite or same)
         return fn
 
     return wrap
@@ -364,7 +361,7 @@ def register_family(
 
 def list_families() -> list[str]:
     """Names of the registered task families, sorted."""
-    return sorted(_FAMILIES)
+    return _FAMILIES.names()
 
 
 def family_defaults(family: str) -> dict:
@@ -376,12 +373,7 @@ def family_defaults(family: str) -> dict:
 
 
 def _get_family(family: str) -> _Family:
-    fam = _FAMILIES.get(family)
-    if fam is None:
-        raise InvalidInputError(
-            f"Unknown task family {family!r}. Registered families: {', '.join(list_families())}."
-        )
-    return fam
+    return _FAMILIES.get(family)
 
 
 def _recipe_rng(family: str, params: dict, seed: int) -> np.random.Generator:

@@ -62,7 +62,7 @@ SMALL = [
 @pytest.fixture
 def registry(monkeypatch):
     """A private copy of the family registry, so that test registrations do not leak."""
-    monkeypatch.setattr(_core, "_FAMILIES", dict(_core._FAMILIES))
+    monkeypatch.setattr(_core, "_FAMILIES", _core._FAMILIES.copy())
     return _core._FAMILIES
 
 

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from hyperstar.meta.builder import build_meta_dataset, design_configurations
-from hyperstar.exceptions import DataError, InvalidInputError
-from hyperstar.meta.dataset import RESULTS, append_record, load_meta_dataset, read_records, repair_results
-from hyperstar.meta.importer import import_table
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.meta.dataset import RESULTS, read_records
 from hyperstar.space import DEFAULT_CONFIG, validate_configuration
 
 TINY = dict(n_configs=2, max_budget=2, noise_configs=1, backbone="smallcnn_tiny", weights=None, resolution=16)
@@ -88,74 +87,6 @@ def test_kill_9_mid_build_loses_nothing_finished(tmp_path):
     assert after[: len(finished)] == finished  # nothing finished was lost or recomputed
 
 
-def test_partial_line_is_ignored_and_repaired(tmp_path):
-    path = tmp_path / RESULTS
-    append_record(path, {"task": "a", "config_id": "c0000", "seed": 0, "val_acc": [0.5]})
-    with open(path, "a") as fh:
-        fh.write('{"task": "b", "conf')
-    assert len(read_records(path)) == 1
-    assert repair_results(path) > 0
-    assert path.read_text().endswith("\n") and len(read_records(path)) == 1
-
-
-def test_missing_meta_dataset_is_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match="No meta-dataset at"):
-        load_meta_dataset(tmp_path / "nothing")
-
-
-def _table_rows():
-    configs = design_configurations(2, seed=0)
-    rows = []
-    for t, task in enumerate(["ext-a", "ext-b"]):
-        for c, config in enumerate(configs):
-            rows.append({"task": task, "config": config, "val_acc": [0.1 * (t + 1), 0.2 + 0.1 * c, 0.3 + 0.1 * c],
-                         "test_acc": 0.3, "descriptors": {"n_images": 100.0 * (t + 1), "n_classes": 5.0}})
-    return rows
-
-
-def test_import_json_lines(tmp_path):
-    src = tmp_path / "table.jsonl"
-    src.write_text("\n".join(json.dumps(r) for r in _table_rows()) + "\n")
-    meta = import_table(src, tmp_path / "imported")
-    assert (meta.n_tasks, meta.n_configs, meta.max_budget) == (2, 3, 3) and meta.complete
-    assert not meta.has_images and meta.descriptor_names == ["n_images", "n_classes"]
-    assert meta.curves[1, 2].tolist() == pytest.approx([0.2, 0.4, 0.5])
-    assert load_meta_dataset(tmp_path / "imported").info()["complete"]
-
-
-def test_import_csv_with_columns(tmp_path):
-    import csv
-
-    src = tmp_path / "table.csv"
-    with open(src, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["task", "lr", "optimizer", "acc_1", "acc_2", "desc_n_images"])
-        w.writerow(["x", "0.1", "sgd", "0.5", "0.6", "50"])
-        w.writerow(["x", "0.001", "adamw", "0.4", "0.7", "50"])
-        w.writerow(["y", "0.1", "sgd", "0.2", "0.3", "80"])
-    meta = import_table(src, tmp_path / "imported")
-    assert (meta.n_tasks, meta.n_configs, meta.max_budget) == (2, 2, 2)
-    assert not meta.complete  # task y lacks one configuration
-    assert meta.info()["cells_filled"] == 3
-
-
-@pytest.mark.parametrize(
-    "row, fragment",
-    [
-        ({"task": "a", "config": {"lr": 0.1}, "val_acc": [1.5]}, "fractions in"),
-        ({"task": "a", "config": {"lr": 99.0}, "val_acc": [0.5]}, "'lr' must be in"),
-        ({"config": {}, "val_acc": [0.5]}, "has no 'task'"),
-        ({"task": "a", "config": {}}, "no per-epoch accuracies"),
-    ],
-)
-def test_import_bad_rows_name_the_row(tmp_path, row, fragment):
-    src = tmp_path / "t.jsonl"
-    src.write_text(json.dumps(row) + "\n")
-    with pytest.raises(DataError, match=fragment) as err:
-        import_table(src, tmp_path / "o")
-    assert "row 1" in str(err.value)
-
-
 def test_cli_info_json_on_a_built_dataset(tmp_path, capsys):
     from hyperstar.cli.main import main
 
@@ -168,7 +99,10 @@ def test_cli_info_json_on_a_built_dataset(tmp_path, capsys):
 
 
 def test_builder_weights_resolution(tmp_path):
-    from hyperstar.meta.builder import _resolve_weights
+    from hyperstar._internal.paths import resolve_weights
+
+    def _resolve_weights(backbone, weights):
+        return resolve_weights(backbone, weights, check=True)
 
     assert _resolve_weights("resnet18", "DEFAULT") == "DEFAULT"  # handed to torchvision
     assert _resolve_weights("smallcnn_tiny", None) is None

@@ -78,6 +78,28 @@ def test_save_load_round_trip_and_version_check(synthetic_meta, tmp_path):
         Recommender.load(tmp_path / "model")
 
 
+def test_a_save_that_fails_on_a_full_disk_keeps_the_old_recommender(synthetic_meta, tmp_path, monkeypatch):
+    import torch
+
+    from hyperstar.suite import make_task
+
+    task = make_task(synthetic_meta.recipes[2])
+    old = Recommender(**FAST).fit(synthetic_meta)
+    old.save(tmp_path / "model")
+    before = [r.config for r in old.recommend(task, k=5)]
+    new = Recommender(**{**FAST, "seed": 1}).fit(synthetic_meta)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        new.save(tmp_path / "model")
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "weights.pt"]
+    assert [r.config for r in Recommender.load(tmp_path / "model").recommend(task, k=5)] == before
+
+
 def test_learns_the_task_dependent_ranking(synthetic_meta):
     """Glyph tasks prefer high learning rates and shape tasks low ones: a held-out shape task's top
     recommendation should come from the low end."""
@@ -159,7 +181,7 @@ def test_cli_recommend_with_a_model_from_another_version_is_refused(synthetic_me
 def test_similarity_targets_survive_a_task_that_learned_nothing():
     from scipy.stats import spearmanr
 
-    from hyperstar.ranking.recommender import _spearman_matrix
+    from hyperstar._internal.stats import spearman_matrix as _spearman_matrix
 
     acc = np.random.default_rng(0).random((4, 12))
     assert np.allclose(_spearman_matrix(acc), spearmanr(acc.T).statistic)
