@@ -55,7 +55,7 @@ def main() -> None:
     result = tune(
         task,                      # a Task (sent to the workers as a file) or the folder's path
         optimizer="bohb",          # or "hb" (task-aware Hyperband) or "random"
-        recommender=Recommender.default(),  # the warm start; meta="meta_data/default" for average-rank instead
+        recommender=Recommender.default(),  # the warm start; meta=load_meta_dataset() for average-rank instead
         min_budget=args.min_budget,
         max_budget=args.max_budget,
         eta=3,

@@ -7,9 +7,14 @@ skips finished cells, so a kill (even ``kill -9``) loses at most the cells in fl
 
 Example::
 
+    >>> import tempfile
     >>> from hyperstar.meta import build_meta_dataset
     >>> from hyperstar.suite import tiny_suite
-    >>> meta = build_meta_dataset("my_meta", recipes=tiny_suite(), n_configs=3, max_budget=2, n_workers=1)
+    >>> out = tempfile.mkdtemp() + "/my_meta"
+    >>> meta = build_meta_dataset(out, recipes=tiny_suite()[:1], n_configs=2, noise_configs=0, max_budget=1,
+    ...                           n_workers=0, backbone="smallcnn_tiny", weights=None, resolution=16, progress=False)
+    >>> meta.curves.shape                   # 1 task x 3 configurations (the default + 2) x 1 epoch
+    (1, 3, 1)
 """
 
 from __future__ import annotations

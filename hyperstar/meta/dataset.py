@@ -18,7 +18,8 @@ Example::
 
     >>> from hyperstar.meta import load_meta_dataset
     >>> meta = load_meta_dataset()          # the shipped default
-    >>> meta.curves.shape                   # [task, configuration, epoch] validation accuracy
+    >>> meta.curves.shape == (meta.n_tasks, meta.n_configs, meta.max_budget)   # validation accuracy per epoch
+    True
 """
 
 from __future__ import annotations

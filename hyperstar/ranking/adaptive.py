@@ -12,9 +12,15 @@ relative place.
 
 Example::
 
-    >>> ada = AdaptiveRanking(meta)                     # meta: the meta-training tasks
-    >>> ada.observe(config, budget=3, val_acc=0.81)
+    >>> from hyperstar.meta import load_meta_dataset
+    >>> meta = load_meta_dataset()                      # the meta-training tasks
+    >>> ada = AdaptiveRanking(meta)
+    >>> remaining = list(meta.configs)                  # the current order, best first
+    >>> ada.observe(remaining[0], budget=3, val_acc=0.81)
+    True
     >>> remaining = ada.reorder(remaining)              # best first
+    >>> len(remaining) == meta.n_configs
+    True
 """
 
 from __future__ import annotations

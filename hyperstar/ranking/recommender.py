@@ -5,11 +5,15 @@ state lives in trailing-underscore attributes.
 
 Example::
 
-    >>> from hyperstar import Recommender, Task
-    >>> rec = Recommender.default()                  # the one shipped in meta_data/
-    >>> task = Task.from_folder("path/to/images")
-    >>> for r in rec.recommend(task, k=5):
-    ...     print(r.rank, round(r.score, 2), r.config)
+    >>> from hyperstar import Recommender
+    >>> from hyperstar.suite import make_task, tiny_suite
+    >>> rec = Recommender.default()                  # the one shipped with hyperstar
+    >>> task = make_task(tiny_suite()[0])            # your data: Task.from_folder("path/to/images")
+    >>> recs = rec.recommend(task, k=5)
+    >>> [r.rank for r in recs]
+    [1, 2, 3, 4, 5]
+    >>> isinstance(recs[0].config, dict) and "lr" in recs[0].config     # a plain, valid configuration
+    True
 """
 
 from __future__ import annotations
