@@ -29,7 +29,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _EXPORTS = {
     **{n: "hyperstar.models.backbones" for n in ("Backbone", "create_backbone", "list_backbones", "register_backbone")},
     **{n: "hyperstar.data.task" for n in ("Split", "Task")},
-    **{n: "hyperstar.finetune.engine" for n in ("EpochRecord", "FineTuneResult", "fine_tune")},
+    **{n: "hyperstar.finetune.result" for n in ("EpochRecord", "FineTuneResult")},
+    "fine_tune": "hyperstar.finetune.engine",
     **{n: "hyperstar.meta.dataset" for n in ("MetaDataset", "load_meta_dataset")},
     "import_table": "hyperstar.meta.importer",
     **{n: "hyperstar.ranking.recommender" for n in ("Recommendation", "Recommender")},

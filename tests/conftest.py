@@ -46,3 +46,17 @@ def tiny_task():
 @pytest.fixture
 def image_folder(tmp_path: Path) -> Path:
     return write_image_folder(tmp_path / "images")
+
+
+@pytest.fixture
+def run_cli():
+    """``run_cli(*args, cwd=None, timeout=300)``: ``python -m hyperstar.cli ARGS`` -> CompletedProcess (the CLI
+    in a real subprocess, as a user runs it)."""
+    import subprocess
+    import sys
+
+    def run(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hyperstar.cli", *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    return run

@@ -43,6 +43,7 @@ from hpbandster.core.base_config_generator import base_config_generator
 from hpbandster.optimizers.config_generators.bohb import BOHB as _HpBandSterBOHB
 
 from hyperstar._internal.convert import plain
+from hyperstar._internal.validation import check_float, check_int
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.space import (
     config_key,
@@ -220,9 +221,7 @@ class RankedConfigGenerator(_RankingState, base_config_generator):
         logger: logging.Logger | None = None,
     ) -> None:
         super().__init__(logger=logger or logging.getLogger(__name__))
-        _check_fraction(random_fraction)
-        if reserve_top and reserve_budget is None:
-            raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
+        _check_options(random_fraction, reserve_top, reserve_budget, "RankedConfigGenerator")
         self.random_fraction = float(random_fraction)
         self.space = space or default_space()
         self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget, revisit)
@@ -233,13 +232,8 @@ class RankedConfigGenerator(_RankingState, base_config_generator):
         if self.random_fraction <= 0 or self.state.rng.random() >= self.random_fraction:
             ranked = self.state.next_ranked(budget)
         if ranked is not None:
-            config, rank = ranked
-            return plain_config(config), {"model_based_pick": False, "source": "ranking", "rank": rank}
-        config, dup = self.state.random_config()
-        info: dict[str, Any] = {"model_based_pick": False, "source": "random"}
-        if dup:
-            info["duplicate"] = True
-        return plain_config(config), info
+            return _ranked_pick(*ranked)
+        return _random_pick(*self.state.random_config())
 
     def new_result(self, job, update_model: bool = True) -> None:
         super().new_result(job, update_model=update_model)
@@ -315,9 +309,8 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
         min_bandwidth: float = 1e-3,
         logger: logging.Logger | None = None,
     ) -> None:
-        _check_fraction(random_fraction)
-        if int(n_candidates) < 1:
-            raise InvalidInputError(f"The 'n_candidates' of TaskAwareBOHB must be >= 1. Got {n_candidates!r}.")
+        _check_options(random_fraction, reserve_top, reserve_budget, "TaskAwareBOHB")
+        n_candidates = check_int(n_candidates, "n_candidates", "TaskAwareBOHB", 1)
         self.space = space or default_space()
         with _quiet_configspace():
             super().__init__(
@@ -330,8 +323,6 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
                 min_bandwidth=min_bandwidth,
                 logger=logger or logging.getLogger(__name__),
             )
-        if reserve_top and reserve_budget is None:
-            raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
         self.state = _RankingQueue(ranking, self.space, candidates, seed, adaptive, reserve_top, reserve_budget, revisit)
         self.scorer = scorer
         self.n_candidates = int(n_candidates)
@@ -372,17 +363,15 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
             if random_pick:
                 ranked = self.state.next_ranked(budget)
                 if ranked is not None:
-                    config, rank = ranked
-                    return plain_config(config), {"model_based_pick": False, "source": "ranking", "rank": rank}
+                    return _ranked_pick(*ranked)
                 if self.state.candidates is not None:
-                    config, dup = self.state.random_config()
-                    return plain_config(config), {"model_based_pick": False, "source": "random", **({"duplicate": True} if dup else {})}
+                    return _random_pick(*self.state.random_config())
                 for _ in range(100):  # a fresh one: on resume the prior's generator repeats earlier draws
                     config, info = self._bohb_pick(budget, random=True)
                     if config_key(config) not in self.state.used:
                         break
                 self.state.mark_used(config)
-                return plain_config(config), {"model_based_pick": False, "source": "random"}
+                return _random_pick(config)
             proposals = []
             for _ in range(10 * self.n_candidates):
                 config, info = self._bohb_pick(budget, random=False)
@@ -408,9 +397,22 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
         self.state.observe(job)
 
 
-def _check_fraction(value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise InvalidInputError(f"The 'random_fraction' must be a number in [0, 1]. Got {value!r}.")
+def _ranked_pick(config: Mapping[str, Any], rank: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    return plain_config(config), {"model_based_pick": False, "source": "ranking", "rank": rank}
+
+
+def _random_pick(config: Mapping[str, Any], duplicate: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    info: dict[str, Any] = {"model_based_pick": False, "source": "random"}
+    if duplicate:
+        info["duplicate"] = True  # the candidates are used up: one comes again
+    return plain_config(config), info
+
+
+def _check_options(random_fraction: Any, reserve_top: Any, reserve_budget: Any, where: str) -> None:
+    """The checks both generators share."""
+    check_float(random_fraction, "random_fraction", where, 0.0, 1.0)
+    if reserve_top and reserve_budget is None:
+        raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
 
 
 @contextlib.contextmanager

@@ -18,7 +18,8 @@ Example::
 
     >>> from hyperstar.hpo.seam import NameServer, pyro_secret
     >>> with pyro_secret("s3cret"), NameServer(host="127.0.0.1") as ns:
-    ...     print(ns.host, ns.port)      # a free port, authenticated with the secret
+    ...     print(ns.host, ns.port > 0)      # a free port, authenticated with the secret
+    127.0.0.1 True
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import secrets as _secrets
 import socket
 import threading
@@ -43,6 +43,8 @@ import Pyro4.core
 import Pyro4.errors
 import Pyro4.naming
 
+from hyperstar._internal.convert import json_safe
+from hyperstar._internal.io import atomic_write_json
 from hyperstar.exceptions import HyperstarError, InvalidInputError
 
 __all__ = [
@@ -120,25 +122,13 @@ def plain_budget(budget: Any) -> float:
 
 
 def plain_info(obj: Any) -> Any:
-    """``obj`` made JSON- and serpent-safe: numpy to Python, tuples to lists, NaN/inf to ``None``."""
-    if isinstance(obj, Mapping):
-        return {str(k): plain_info(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain_info(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [plain_info(v) for v in obj.tolist()] if obj.ndim else plain_info(obj.item())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if obj is None or isinstance(obj, str):
-        return None if obj is None else str(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return repr(obj)
+    """``obj`` made JSON- and serpent-safe: numpy to Python, tuples to lists, NaN/inf to ``None``, paths to
+    ``str``, anything else as its ``repr``.
+
+        >>> plain_info({"acc": np.float32(0.5), "ids": (np.int64(1), 2), "loss": float("nan")})
+        {'acc': 0.5, 'ids': [1, 2], 'loss': None}
+    """
+    return json_safe(obj, unknown=repr)
 
 
 def budget_to_epochs(budget: float, max_budget: int | None = None) -> int:
@@ -363,14 +353,7 @@ class ConnectionInfo(dict):
 
 def write_connection_file(run_dir: str | Path, info: Mapping[str, Any]) -> Path:
     """Write ``run_dir/nameserver.json`` readable by the owner only (it may hold the secret)."""
-    path = Path(run_dir) / CONNECTION_FILE
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(dict(info), fh, indent=1)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(Path(run_dir) / CONNECTION_FILE, dict(info), mode=0o600)
 
 
 def read_connection_file(run_dir: str | Path) -> ConnectionInfo:

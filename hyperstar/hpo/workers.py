@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from hpbandster.core.worker import Worker as _HpBandSterWorker
 
+from hyperstar._internal.validation import check_int
 from hyperstar.exceptions import DataError, HyperstarError, InvalidInputError
 from hyperstar.meta.dataset import MetaDataset, append_record
 from hyperstar.space import config_key
@@ -229,10 +230,8 @@ class TabularWorker(HyperstarWorker):
         super().__init__(run_id, **kwargs)
         if not isinstance(meta, MetaDataset):
             raise InvalidInputError(f"TabularWorker needs a MetaDataset. Got {type(meta).__name__}.")
-        if isinstance(task_index, bool) or not isinstance(task_index, (int, np.integer)) or not 0 <= task_index < meta.n_tasks:
-            raise InvalidInputError(f"The 'task_index' must be an int in [0, {meta.n_tasks - 1}]. Got {task_index!r}.")
         self.meta = meta
-        self.task_index = int(task_index)
+        self.task_index = check_int(task_index, "task_index", "TabularWorker", 0, meta.n_tasks - 1)
         self._index = {config_key(c): i for i, c in enumerate(meta.configs)}
 
     def lookup(self, config: Mapping[str, Any]) -> int:

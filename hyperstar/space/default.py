@@ -1,17 +1,8 @@
-"""The default search space of fine-tuning hyperparameters: building, validating, sampling configurations.
+"""The default search space of fine-tuning hyperparameters: building it, validating, completing and
+sampling configurations, and reading / writing them as JSON (every value a plain Python type).
 
-A configuration is a plain ``dict`` of Python scalars (``str``, ``int``, ``float``) holding only
-the hyperparameters that are active for it. Every value that leaves this module is a plain
-Python type: ConfigSpace hands out ``numpy.str_`` / ``numpy.float64``, which break JSON and
-hpbandster's Pyro transport (see DESIGN.md, section 2).
-
-Example::
-
-    >>> from hyperstar.space import default_space, sample_configurations, encode
-    >>> space = default_space()
-    >>> configs = sample_configurations(space, n=8, seed=0)
-    >>> encode(configs).shape[0]
-    8
+    >>> validate_configuration({"lr": 0.1})["lr"]
+    0.1
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scripts in examples/ and the demo run, with their smallest settings, and produce their output."""
+"""The scripts in examples/ run, with their smallest settings, and produce their output (the demo: tests/cli/)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from hyperstar.space import validate_configuration
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 
 
@@ -24,11 +24,6 @@ def run_example(name: str, *args: str, cwd: Path, timeout: float = 300) -> subpr
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr
     return proc
-
-
-def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hyperstar.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
 
 
 def test_every_example_says_what_it_does_and_how_to_run_it():
@@ -92,21 +87,6 @@ def test_the_distributed_recipe_uses_real_flags():
             assert args.host != "127.0.0.1" and args.port
 
 
-def test_demo_refuses_an_output_folder_it_did_not_write_and_unknown_tasks(tmp_path, capsys):
-    from hyperstar.cli.main import main
-
-    foreign = tmp_path / "mine"
-    foreign.mkdir()
-    (foreign / "notes.txt").write_text("keep me")
-    assert main(["demo", "--out", str(foreign)]) == 1
-    assert "not written by `hyperstar demo`" in capsys.readouterr().err
-    assert (foreign / "notes.txt").read_text() == "keep me"
-    assert main(["demo", "--out", str(tmp_path / "new"), "--task", "no-such-task"]) == 1
-    err = capsys.readouterr().err
-    assert "Unknown demo task 'no-such-task'" in err and "glyphs-digits-all-10c-100s-hard-color" in err
-    assert not (tmp_path / "new").exists()
-
-
 @pytest.mark.slow
 def test_tune_warm_bohb_runs_warm_started_bohb_with_two_workers(tmp_path):
     run = tmp_path / "run"
@@ -118,22 +98,3 @@ def test_tune_warm_bohb_runs_warm_started_bohb_with_two_workers(tmp_path):
     first = json.loads((run / "configs.json").read_text().splitlines()[0])
     assert first[2]["source"] == "ranking" and first[2]["rank"] == 1  # warm-started by the recommender
     assert (run / "trajectory.png").is_file() and "incumbent after 4 jobs" in proc.stdout
-
-
-@pytest.mark.slow
-def test_demo_with_its_smallest_settings_writes_everything_it_announces(tmp_path):
-    out = tmp_path / "demo"
-    args = ["demo", "--out", str(out), "--iterations", "1", "--max-budget", "3", "--top", "3"]
-    for attempt in range(2):  # the second run replaces the first one's output
-        proc = run_cli(*args, cwd=tmp_path, timeout=300)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    text = proc.stdout
-    assert "Top 3 configurations" in text and "resembles" in text and "[  4/4]" in text
-    assert re.search(r"incumbent .*: val_acc \d\.\d{3}, test_acc \d\.\d{3}", text)
-    assert "common-practice default" in text and "demo finished in" in text
-    summary = json.loads((out / "demo.json").read_text())
-    assert summary["task"] == "glyphs-digits-all-10c-100s-hard-color" and summary["held_out"] is True
-    assert summary["result"]["n_jobs"] == 4 and summary["meta_data_context"]["default"]["val_acc"] > 0
-    recs = json.loads((out / "recommendations.json").read_text())["recommendations"]
-    assert [r["rank"] for r in recs] == [1, 2, 3]
-    assert (out / "run" / "trajectory.png").is_file() and (out / "run" / "results.json").is_file()

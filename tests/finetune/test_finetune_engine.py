@@ -1,20 +1,16 @@
+"""Tests for hyperstar.finetune.engine: fine_tune's curve, learning, seeding, train modes, L2-SP, divergence, devices."""
+
 import json
 import math
 
 import numpy as np
 import pytest
 import torch
+from tiny_runs import FAST, TINY, curve_values
 
-from hyperstar.models.backbones import create_backbone
 from hyperstar.exceptions import InvalidInputError
-from hyperstar.finetune import fine_tune, lr_multiplier, resolve_device
-
-TINY = dict(backbone="smallcnn_tiny", weights=None)
-FAST = {"batch_size": 16, "lr": 0.05}
-
-
-def curve_values(result):
-    return [(e.train_loss, e.val_loss, e.val_acc) for e in result.curve]
+from hyperstar.finetune import fine_tune, resolve_device
+from hyperstar.models.backbones import create_backbone
 
 
 def test_result_has_curve_accuracies_and_timing(tiny_task):
@@ -38,37 +34,6 @@ def test_same_seed_same_curve_different_seed_different_curve(tiny_task):
     c = fine_tune(tiny_task, FAST, budget=2, seed=2, **TINY)
     assert curve_values(a) == curve_values(b) and a.test_acc == b.test_acc
     assert curve_values(a) != curve_values(c)
-
-
-@pytest.mark.parametrize("schedule", ["cosine", "step"])
-def test_budget_b_is_the_prefix_of_the_horizon_run(tiny_task, schedule):
-    config = {**FAST, "lr_schedule": schedule, "warmup": "linear"}
-    short = fine_tune(tiny_task, config, budget=2, max_budget=4, seed=0, **TINY)
-    full = fine_tune(tiny_task, config, budget=4, max_budget=4, seed=0, **TINY)
-    assert curve_values(short) == curve_values(full)[:2]
-
-
-def test_resume_from_checkpoint_equals_training_from_scratch(tiny_task, tmp_path):
-    config = {**FAST, "use_l2sp": "yes", "l2sp_strength": 0.01, "augment": 0.5}
-    ckpt = tmp_path / "ckpt.pt"
-    first = fine_tune(tiny_task, config, budget=2, max_budget=4, seed=0, checkpoint_path=ckpt, **TINY)
-    assert first.checkpoint == str(ckpt) and ckpt.is_file()
-    resumed = fine_tune(tiny_task, config, budget=4, max_budget=4, seed=0, resume_from=ckpt, **TINY)
-    scratch = fine_tune(tiny_task, config, budget=4, max_budget=4, seed=0, **TINY)
-    assert resumed.start_epoch == 2
-    assert curve_values(resumed) == curve_values(scratch)
-    assert resumed.test_acc == scratch.test_acc
-
-
-def test_resume_refuses_a_mismatched_run(tiny_task, tmp_path):
-    ckpt = tmp_path / "ckpt.pt"
-    fine_tune(tiny_task, FAST, budget=2, max_budget=4, seed=0, checkpoint_path=ckpt, **TINY)
-    with pytest.raises(InvalidInputError, match="different configuration"):
-        fine_tune(tiny_task, {**FAST, "lr": 0.01}, budget=4, max_budget=4, seed=0, resume_from=ckpt, **TINY)
-    with pytest.raises(InvalidInputError, match="past the requested budget"):
-        fine_tune(tiny_task, FAST, budget=1, max_budget=4, seed=0, resume_from=ckpt, **TINY)
-    with pytest.raises(InvalidInputError, match="does not exist"):
-        fine_tune(tiny_task, FAST, budget=1, resume_from=tmp_path / "nope.pt", **TINY)
 
 
 def test_divergence_is_flagged_not_raised(tiny_task):
@@ -117,16 +82,6 @@ def test_streaming_task_gives_the_same_curve(image_folder):
     a = fine_tune(mem, FAST, budget=2, seed=0, **TINY)
     b = fine_tune(stream, FAST, budget=2, seed=0, **TINY)
     assert np.allclose(np.array(curve_values(a)), np.array(curve_values(b)), rtol=1e-5, atol=1e-6)
-
-
-def test_schedule_is_defined_on_the_horizon():
-    cos = {"lr_schedule": "cosine"}
-    assert lr_multiplier(cos, 0, 100) == 1.0
-    assert lr_multiplier(cos, 50, 100) == pytest.approx(0.5)
-    step = {"lr_schedule": "step"}
-    assert [lr_multiplier(step, s, 100) for s in (0, 49, 50, 75)] == pytest.approx([1, 1, 0.1, 0.01])
-    warm = {"lr_schedule": "constant", "warmup": "linear"}
-    assert lr_multiplier(warm, 0, 100) == pytest.approx(0.1) and lr_multiplier(warm, 10, 100) == 1.0
 
 
 def test_bad_arguments_are_clear(tiny_task):

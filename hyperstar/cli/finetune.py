@@ -1,0 +1,118 @@
+"""``hyperstar finetune`` (one configuration on an image folder) and ``hyperstar space`` (the search space)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hyperstar.cli._common import (
+    backbone_flags,
+    device_flag,
+    image_flags,
+    json_flag,
+    load_task,
+    print_json,
+    seed_flag,
+    stderr_tty,
+)
+
+
+def add_finetune(sub) -> None:
+    p = sub.add_parser("finetune", help="fine-tune a backbone on an image folder with one configuration",
+                       parents=[seed_flag(), backbone_flags(help="registered backbone name (default smallcnn)"),
+                                image_flags(channels=True), device_flag(), json_flag()])
+    p.add_argument("path", help="image folder: one sub-folder per class")
+    p.add_argument("--config", help="configuration as JSON text or a JSON file (missing values: defaults)")
+    p.add_argument("--epochs", type=int, default=3, help="budget in epochs (default 3)")
+    p.add_argument("--max-budget", type=int, default=None,
+                   help="horizon of the learning-rate schedule in epochs (default: --epochs)")
+    p.add_argument("--checkpoint", help="save the final state here (to resume to a larger budget)")
+    p.add_argument("--resume", help="continue from a checkpoint written by --checkpoint")
+    p.set_defaults(func=cmd_finetune)
+
+
+def add_space(sub) -> None:
+    p = sub.add_parser("space", help="show the default search space", parents=[json_flag()])
+    p.set_defaults(func=cmd_space)
+
+
+def format_curve(result) -> str:
+    """The per-epoch table of a :class:`~hyperstar.finetune.FineTuneResult` and its summary line."""
+    lines = [f"{'epoch':>5}  {'train_loss':>10}  {'val_loss':>9}  {'val_acc':>7}  {'lr':>9}  {'seconds':>7}"]
+    for e in result.curve:
+        lines.append(
+            f"{e.epoch:>5}  {e.train_loss:>10.4f}  {e.val_loss:>9.4f}  {e.val_acc:>7.3f}  {e.lr:>9.2e}  {e.seconds:>7.2f}"
+        )
+    test = "n/a" if result.test_acc is None else f"{result.test_acc:.3f}"
+    lines.append(
+        f"test_acc={test}  diverged={result.diverged}  wall_time={result.wall_time:.1f}s  "
+        f"throughput={result.samples_per_s:.0f} samples/s  device={result.device}"
+    )
+    return "\n".join(lines)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from hyperstar.finetune import fine_tune
+    from hyperstar.space import config_from_json, default_configuration
+
+    config = config_from_json(args.config) if args.config else default_configuration()
+    task = load_task(args.path, args.resolution, args.channels)
+    result = fine_tune(
+        task,
+        config,
+        budget=args.epochs,
+        max_budget=args.max_budget,
+        backbone=args.backbone,
+        weights=args.weights,
+        seed=args.seed,
+        device=args.device,
+        checkpoint_path=args.checkpoint,
+        resume_from=args.resume,
+        progress=stderr_tty() and not args.json,
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(format_curve(result))
+    return 0
+
+
+def space_rows(space) -> list[dict[str, Any]]:
+    """One row per hyperparameter: name, type, domain, default and the condition that activates it."""
+    from ConfigSpace import CategoricalHyperparameter, OrdinalHyperparameter
+
+    from hyperstar._internal.convert import plain
+
+    conditions = {c.child.name: str(c) for c in space.conditions}
+    rows = []
+    for hp in space.values():
+        row: dict[str, Any] = {"name": hp.name}
+        if isinstance(hp, CategoricalHyperparameter):
+            row.update(type="categorical", choices=[plain(c) for c in hp.choices])
+        elif isinstance(hp, OrdinalHyperparameter):
+            row.update(type="ordinal", sequence=[plain(c) for c in hp.sequence])
+        else:
+            row.update(type="float", lower=float(hp.lower), upper=float(hp.upper), log=bool(hp.log))
+        row["default"] = plain(hp.default_value)
+        row["condition"] = conditions.get(hp.name)
+        rows.append(row)
+    return rows
+
+
+def cmd_space(args: argparse.Namespace) -> int:
+    from hyperstar.space import default_configuration, default_space, feature_names
+
+    space = default_space()
+    rows = space_rows(space)
+    if args.json:
+        print_json({"hyperparameters": rows, "default": default_configuration(space),
+                    "encoding": feature_names(space)})
+        return 0
+    for row in rows:
+        if row["type"] == "float":
+            domain = f"[{row['lower']:g}, {row['upper']:g}]" + (" log" if row["log"] else "")
+        else:
+            domain = "{" + ", ".join(map(str, row.get("choices", row.get("sequence")))) + "}"
+        cond = f"   if {row['condition'].split('|')[-1].strip()}" if row["condition"] else ""
+        print(f"{row['name']:<17} {domain:<34} default={row['default']}{cond}")
+    return 0

@@ -1,0 +1,75 @@
+"""``hyperstar fit`` (a recommender on a meta-dataset) and ``hyperstar recommend`` (rank for an image folder)."""
+
+from __future__ import annotations
+
+import argparse
+
+from hyperstar.cli._common import first_set, image_flags, json_flag, load_task, model_flag, print_json, seed_flag, stderr_tty
+
+#: the image resolution when neither the flag nor the model says (what every command used before)
+FALLBACK_RESOLUTION = 32
+
+
+def add_fit(sub) -> None:
+    p = sub.add_parser("fit", help="fit a recommender on a meta-dataset", parents=[seed_flag(), json_flag()])
+    p.add_argument("meta", nargs="?", default=None, help="meta-dataset folder (default: the shipped one)")
+    p.add_argument("--out", required=True, help="folder to save the recommender in")
+    p.add_argument("--encoder", default="stats")
+    p.add_argument("--steps", type=int, default=800)
+    p.set_defaults(func=cmd_fit)
+
+
+def add_recommend(sub) -> None:
+    p = sub.add_parser("recommend", help="rank configurations for an image folder before any training",
+                       parents=[model_flag("saved recommender folder (default: the shipped one)"),
+                                image_flags(None, help="image resolution (default: the recommender's, "
+                                                       f"else {FALLBACK_RESOLUTION})"),
+                                seed_flag(), json_flag()])
+    p.add_argument("path", help="image folder: one sub-folder per class")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--budget", type=int, default=None, help="rank for this budget in epochs (default: the maximum)")
+    p.set_defaults(func=cmd_recommend)
+
+
+def load_recommender(model: str | None):
+    """The recommender saved in ``model`` (``None``: the shipped one)."""
+    from hyperstar.ranking import Recommender
+
+    return Recommender.load(model) if model else Recommender.default()
+
+
+def model_resolution(rec) -> int | None:
+    """The image resolution a fitted recommender was trained at (``None`` when it does not say)."""
+    return getattr(rec, "resolution", None)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from hyperstar.meta import load_meta_dataset
+    from hyperstar.ranking import Recommender
+
+    meta = load_meta_dataset(args.meta)
+    rec = Recommender(encoder=args.encoder, steps=args.steps, seed=args.seed, progress=stderr_tty()).fit(meta)
+    out = rec.save(args.out)
+    summary = {"model": str(out), "n_tasks": meta.n_tasks, "n_configs": meta.n_configs, "encoder": args.encoder,
+               "holdout_tasks": rec.holdout_tasks_, "holdout_spearman": rec.holdout_score_}
+    print_json(summary) if args.json else print(f"saved recommender to {out} (held-out Spearman {rec.holdout_score_})")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    rec = load_recommender(args.model)
+    resolution = first_set(args.resolution, model_resolution(rec), FALLBACK_RESOLUTION)
+    task = load_task(args.path, resolution, 3)
+    recs = rec.recommend(task, k=args.k, budget=args.budget, seed=args.seed)
+    if args.json:
+        print_json([r.to_dict() for r in recs])
+        return 0
+    print(f"top {len(recs)} configurations for {args.path} ({len(task)} images, {task.n_classes} classes):")
+    for r in recs:
+        c = r.config
+        mom = f" m={c['momentum']:.2f}" if "momentum" in c else ""
+        print(f"{r.rank:>3}. score {r.score:+.2f} ± {r.std:.2f}  {c['optimizer']} lr={c['lr']:.2g}{mom} "
+              f"bs={c['batch_size']} {c['train_mode']} {c['lr_schedule']}")
+    sims = ", ".join(f"{n} ({s:.2f})" for n, s in rec.similar_tasks(task, k=3, seed=args.seed))
+    print(f"resembles: {sims}")
+    return 0

@@ -1,0 +1,93 @@
+"""Tests of hyperstar.hpo: tune in this process (thread workers)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hpo_support import lines
+
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.hpo import tune
+
+
+def test_tune_with_thread_workers_logs_plots_and_follows_the_ranking(tiny_task, tmp_path, meta):
+    ranking = [meta.configs[i] for i in (3, 1, 4)]
+    r = tune(tiny_task, "hb", ranking=ranking, min_budget=1, max_budget=3, eta=3, n_iterations=1,
+             n_workers=1, worker_mode="thread", run_dir=tmp_path / "run", backbone="smallcnn_tiny", weights=None,
+             ping_interval=1)
+    run = tmp_path / "run"
+    logged = [json.loads(x)[1] for x in lines(run / "configs.json")]
+    assert logged == ranking
+    assert r.n_jobs == 4 and r.n_new_jobs == 4 and r.budget == 3.0
+    assert r.incumbent in ranking and 0.0 <= r.val_acc <= 1.0 and 0.0 <= r.test_acc <= 1.0
+    for name in ("trajectory.png", "result.json", "run.json", "ranking.json", "results.json"):
+        assert (run / name).is_file(), name
+    assert not (run / "nameserver.json").exists()  # removed when the run ends
+    assert json.loads((run / "result.json").read_text())["incumbent"] == r.incumbent
+    with pytest.raises(InvalidInputError, match="already holds a run"):
+        tune(tiny_task, "hb", ranking=ranking, run_dir=run, worker_mode="thread")
+
+
+def test_tune_refuses_bad_settings_in_one_line(tiny_task, tmp_path):
+    with pytest.raises(InvalidInputError, match="optimizer"):
+        tune(tiny_task, "tpe", warm_start=False, run_dir=tmp_path / "a")
+    with pytest.raises(InvalidInputError, match="warm start needs a ranking"):
+        tune(tiny_task, "hb", run_dir=tmp_path / "b", worker_mode="thread")
+    with pytest.raises(InvalidInputError, match="Nothing to resume"):
+        tune(tiny_task, "hb", warm_start=False, run_dir=tmp_path / "c", resume=True)
+    with pytest.raises(InvalidInputError, match="min_budget <= max_budget"):
+        tune(tiny_task, "hb", warm_start=False, min_budget=5, max_budget=3, run_dir=tmp_path / "d")
+
+
+def test_a_second_tune_on_a_busy_run_dir_is_refused_at_once_and_the_first_run_is_intact(tiny_task, tmp_path, meta):
+    import threading
+    import time
+
+    from hyperstar._internal.io import FolderBusyError
+    from hyperstar.exceptions import HyperstarError
+
+    run = tmp_path / "run"
+    ranking = [meta.configs[i] for i in (3, 1, 4)]
+    kwargs = dict(ranking=ranking, min_budget=1, max_budget=3, eta=3, n_iterations=1, n_workers=1,
+                  worker_mode="thread", run_dir=run, backbone="smallcnn_tiny", weights=None, ping_interval=1, plot=False)
+    started, go, out = threading.Event(), threading.Event(), {}
+
+    def hold(line):  # the first run's first progress line: it holds the run directory; keep it there a moment
+        started.set()
+        go.wait(60)
+
+    def first():
+        try:
+            out["result"] = tune(tiny_task, "hb", progress=hold, **kwargs)
+        except BaseException as exc:  # reported below, in the test's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert started.wait(60), "the first run did not start"
+        settings = (run / "run.json").read_text()
+        for resume in (False, True):
+            t0 = time.monotonic()
+            with pytest.raises(FolderBusyError, match="run directory .* is in use by another hyperstar process") as exc:
+                tune(tiny_task, "hb", resume=resume, **kwargs)
+            assert time.monotonic() - t0 < 2  # at once, not after a wait
+            assert isinstance(exc.value, HyperstarError) and len(str(exc.value).splitlines()) == 1
+    finally:
+        go.set()
+        thread.join(120)
+    assert "error" not in out, out.get("error")
+    r = out["result"]
+    assert r.n_jobs == 4 and r.n_new_jobs == 4 and r.incumbent in ranking
+    assert [json.loads(x)[1] for x in lines(run / "configs.json")] == ranking
+    assert len(lines(run / "results.json")) == 4 and (run / "run.json").read_text() == settings
+    # The lock ends with the run: the finished run resumes (nothing left to compute).
+    again = tune(tiny_task, "hb", resume=True, **kwargs)
+    assert again.n_jobs == 4 and again.n_new_jobs == 0 and again.incumbent == r.incumbent
+
+
+def test_a_refused_start_leaves_no_run_directory_behind(tiny_task, tmp_path):
+    with pytest.raises(InvalidInputError, match="warm start needs a ranking"):
+        tune(tiny_task, "hb", run_dir=tmp_path / "new", worker_mode="thread")
+    assert not (tmp_path / "new").exists()
