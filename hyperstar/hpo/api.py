@@ -294,7 +294,7 @@ def tune(
         _previous_settings(run_dir, resume)  # nothing to resume: say so before creating anything
     task_obj, data, data_format = _task_source(task, worker_mode, run_dir)
 
-    with contextlib.nullcontext():
+    with _run_dir_lock(run_dir):
         previous = _previous_settings(run_dir, resume)  # again, now that no other process can write here
         if previous is not None:
             run_id = previous["run_id"]
