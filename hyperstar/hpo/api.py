@@ -14,7 +14,7 @@ One process at a time writes a run directory: a second ``tune`` on a busy one fa
     >>> with tempfile.TemporaryDirectory() as d:
     ...     result = tune(task, "hb", warm_start=False, max_budget=3, n_iterations=1, worker_mode="thread",
     ...                   backbone="smallcnn_tiny", weights=None, run_dir=d, ping_interval=1, plot=False)
-    >>> result.n_jobs, result.budget, sorted(result.incumbent) == sorted(result.incumbent)
+    >>> result.n_jobs, result.budget, 0.0 <= result.val_acc <= 1.0
     (4, 3.0, True)
 """
 

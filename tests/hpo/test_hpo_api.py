@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hpo_support import lines
+from hpo_support import lines, wait_until
 
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.hpo import tune
@@ -66,7 +66,8 @@ def test_a_second_tune_on_a_busy_run_dir_is_refused_at_once_and_the_first_run_is
     thread = threading.Thread(target=first)
     thread.start()
     try:
-        assert started.wait(60), "the first run did not start"
+        wait_until(lambda: started.is_set() or not thread.is_alive(), 60, "the first run to start")
+        assert started.is_set(), out.get("error")
         settings = (run / "run.json").read_text()
         for resume in (False, True):
             t0 = time.monotonic()
