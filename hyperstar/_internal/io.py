@@ -1,4 +1,4 @@
-"""File writes that a kill, a crash or a full disk cannot leave half done, and locks for shared folders.
+"""File writes that a kill, a crash or a full disk cannot leave half done.
 
 * :func:`atomic_write_bytes` / :func:`atomic_write_text` / :func:`atomic_write_json` /
   :func:`atomic_torch_save`: write a temporary file beside the target, fsync it, rename it over the
@@ -7,8 +7,6 @@
 * :func:`atomic_write_group`: several files that must change together (a model's weights and its
   description): all are written and fsync'd before any is renamed.
 * :func:`append_jsonl`: one record as one complete line, in a single ``write`` then fsync.
-* :func:`file_lock`: an exclusive lock on a folder (``filelock``) so that two processes cannot write
-  the same run directory or meta-dataset at once.
 """
 
 from __future__ import annotations
@@ -16,19 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from hyperstar.exceptions import HyperstarError
 from hyperstar._internal.convert import json_safe
-
-LOCK_FILE = ".lock"
-
-
-class FolderBusyError(HyperstarError, RuntimeError):
-    """Another process holds the lock of a folder hyperstar was asked to write."""
-
 
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -113,28 +103,3 @@ def append_jsonl(path: str | Path, record: Mapping[str, Any] | Any) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def file_lock(folder: str | Path, *, what: str = "folder", timeout: float = 0.0) -> Iterator[Path]:
-    """Hold an exclusive lock on ``folder`` (its ``.lock`` file) for the ``with`` block.
-
-    Raises :class:`FolderBusyError` when another process holds it (after ``timeout`` seconds). The
-    lock is released when the block ends or the process dies (an OS lock, not a stale PID file).
-    """
-    from filelock import FileLock, Timeout
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise FolderBusyError(
-            f"The {what} '{folder}' is in use by another hyperstar process. Wait for it to finish, or use "
-            "another folder."
-        ) from None
-    try:
-        yield folder
-    finally:
-        lock.release()

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from hyperstar._internal.device import gpu_ids
-from hyperstar._internal.io import LOCK_FILE, atomic_write_json, file_lock
+from hyperstar._internal.io import atomic_write_json
+from hyperstar._internal.locks import LOCK_FILE, file_lock
 from hyperstar._internal.validation import check_choice, check_float, check_int
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import MetaDataset
@@ -161,7 +162,7 @@ def _previous_settings(run_dir: Path, resume: bool) -> dict[str, Any] | None:
 
 @contextlib.contextmanager
 def _run_dir_lock(run_dir: Path) -> Iterator[None]:
-    """Hold the run directory's lock for the block (:class:`~hyperstar._internal.io.FolderBusyError` if another
+    """Hold the run directory's lock for the block (:class:`~hyperstar._internal.locks.FolderBusyError` if another
     process has it); a folder created here is removed again when the block fails before writing anything."""
     created = not run_dir.exists()
     with file_lock(run_dir, what="run directory"):
@@ -261,7 +262,7 @@ def tune(
     ``run_dir`` (default ``hyperstar-runs/<run id>``) holds the hpbandster logs, checkpoints,
     ``trajectory.png`` and ``result.json``; ``resume=True`` continues a killed run there. The run
     directory is locked for the whole run: a second ``tune`` on it (resumed or not) raises
-    :class:`~hyperstar._internal.io.FolderBusyError` at once. ``host``:
+    :class:`~hyperstar._internal.locks.FolderBusyError` at once. ``host``:
     the address the nameserver and master bind to (loopback by default; use this machine's address
     to let workers on other machines join), ``port`` the nameserver port (0: free), ``secret`` the
     shared secret workers must present (default: a random one, written to the run directory's

@@ -44,7 +44,7 @@ def test_a_second_tune_on_a_busy_run_dir_is_refused_at_once_and_the_first_run_is
     import threading
     import time
 
-    from hyperstar._internal.io import FolderBusyError
+    from hyperstar._internal.locks import FolderBusyError
     from hyperstar.exceptions import HyperstarError
 
     run = tmp_path / "run"

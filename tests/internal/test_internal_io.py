@@ -2,20 +2,15 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from hyperstar._internal.io import (
-    FolderBusyError,
     append_jsonl,
     atomic_write_group,
     atomic_write_json,
     atomic_write_text,
-    file_lock,
 )
-from hyperstar.exceptions import HyperstarError
 
 
 def test_atomic_write_json_is_strict_json_with_numpy_made_plain(tmp_path):
@@ -62,19 +57,3 @@ def test_append_jsonl_writes_whole_strict_lines(tmp_path):
     append_jsonl(path, {"a": 1, "b": float("inf")})
     append_jsonl(path, {"a": 2})
     assert path.read_text().splitlines() == ['{"a":1,"b":null}', '{"a":2}']
-
-
-def test_file_lock_refuses_a_second_process_and_frees_on_exit(tmp_path):
-    child = (
-        "import sys, time; from hyperstar._internal.io import file_lock, FolderBusyError\n"
-        f"try:\n    with file_lock({str(tmp_path)!r}, what='run directory'):\n        print('got it')\n"
-        "except FolderBusyError as e:\n    print('busy:', e)\n"
-    )
-    with file_lock(tmp_path, what="run directory"):
-        out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60).stdout
-        assert out.startswith("busy:") and "in use by another hyperstar process" in out
-        with pytest.raises(FolderBusyError), file_lock(tmp_path):  # a second lock in this process too
-            pass
-    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60).stdout
-    assert out.strip() == "got it"
-    assert issubclass(FolderBusyError, HyperstarError)
