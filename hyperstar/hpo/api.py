@@ -34,7 +34,7 @@ import numpy as np
 
 from hyperstar._internal.device import gpu_ids
 from hyperstar._internal.io import atomic_write_json
-from hyperstar._internal.locks import LOCK_FILE, file_lock
+from hyperstar._internal.locks import LOCK_FILE, OWNER_FILE, file_lock
 from hyperstar._internal.validation import check_choice, check_float, check_int
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import MetaDataset
@@ -169,9 +169,10 @@ def _run_dir_lock(run_dir: Path) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            if created and [p.name for p in run_dir.iterdir()] == [LOCK_FILE]:
+            if created and {p.name for p in run_dir.iterdir()} <= {LOCK_FILE, OWNER_FILE}:
                 with contextlib.suppress(OSError):
-                    (run_dir / LOCK_FILE).unlink()
+                    for name in (OWNER_FILE, LOCK_FILE):
+                        (run_dir / name).unlink(missing_ok=True)
                     run_dir.rmdir()
             raise
 
