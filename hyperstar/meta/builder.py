@@ -3,7 +3,9 @@
 ``hyperstar metadata build`` runs :func:`build_meta_dataset`. Worker processes (one torch thread
 each on CPU) run :func:`hyperstar.finetune.fine_tune` to the maximum budget and send the curve
 back; only the main process writes, appending one complete line per finished cell. A re-run
-skips finished cells, so a kill (even ``kill -9``) loses at most the cells in flight.
+skips finished cells, so a kill (even ``kill -9``) loses at most the cells in flight. The workers
+end with the process that started them, however it ends (``kill -9`` included): none is left
+running on its own. One build at a time may write a folder (a lock: a second is refused).
 
 Example::
 
@@ -19,10 +21,14 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -30,8 +36,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from hyperstar._internal.locks import file_lock
 from hyperstar._internal.paths import resolve_weights
 from hyperstar._internal.provenance import code_version, file_digest, machine_description
+from hyperstar._internal.validation import check_int, check_seed
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import (
     FORMAT_VERSION,
@@ -70,7 +78,37 @@ def design_configurations(n_configs: int = 64, seed: int = 0) -> list[dict[str, 
 _TASK_CACHE: dict[str, Any] = {}
 
 
-def _init_worker(threads: int) -> None:
+#: how often a worker checks that the process that started it is still there (seconds)
+PARENT_CHECK_S = 0.2
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker process as soon as ``parent_pid`` (the builder) is gone.
+
+    A worker busy with a cell, or waiting for the next one, is never told by the pool's queues that
+    the builder died (each worker holds both ends of its pipes), so after a ``kill -9`` of the builder
+    it would run on for minutes. On Linux the kernel sends SIGKILL when the parent dies
+    (``PR_SET_PDEATHSIG``); everywhere, a daemon thread also watches ``os.getppid()``.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # a libc without prctl: the watch thread still does it
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the builder died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hyperstar-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
     import torch
 
     torch.set_num_threads(threads)
@@ -209,22 +247,40 @@ def build_meta_dataset(
     ``recipes`` default to :func:`hyperstar.suite.default_suite`; the configurations are the
     common-practice default plus an ``n_configs``-point Sobol design (seed ``config_seed``), unless
     given. The first ``noise_configs`` configurations also run with seed 1, to measure noise.
-    ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells.
+    ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells (``0``: only
+    write the manifest). Every count is checked before anything is written: a negative one is an
+    error, never slice arithmetic. A folder another build is writing is refused (one line, naming it).
     """
     from hyperstar.suite import default_suite
 
+    where = "build_meta_dataset"
+    check_int(n_configs, "n_configs", where, 0)
+    check_seed(config_seed, where)
+    check_int(max_budget, "max_budget", where, 1, 10_000)
+    check_int(noise_configs, "noise_configs", where, 0)
+    check_int(n_workers, "n_workers", where, 0, 512)
+    check_int(threads_per_worker, "threads_per_worker", where, 1, 512)
+    check_int(resolution, "resolution", where, 8, 512)
+    check_seed(split_seed, where)
+    if max_cells is not None:
+        check_int(max_cells, "max_cells", where, 0)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"The meta-dataset folder '{out}' is a file. Give a folder (new or an earlier build).")
     recipes = list(recipes) if recipes is not None else default_suite()
     configs = [validate_configuration(c) for c in configs] if configs is not None else design_configurations(n_configs, config_seed)
-    if isinstance(max_budget, bool) or not isinstance(max_budget, int) or max_budget < 1:
-        raise InvalidInputError(f"max_budget must be an int >= 1. Got {max_budget!r}.")
-    if n_workers < 0:
-        raise InvalidInputError(f"n_workers must be >= 0. Got {n_workers!r}.")
     weights_path = resolve_weights(backbone, weights, check=True)
     if weights_path is None:
         logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
     noise_ids = [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))]
+    with file_lock(out, what="meta-dataset"):
+        _build(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed, noise_ids, config_seed,
+               n_workers, threads_per_worker, device, progress, max_cells)
+    return load_meta_dataset(out)
+
+
+def _build(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed, noise_ids,
+           config_seed, n_workers, threads_per_worker, device, progress, max_cells) -> None:
     manifest = _prepare_manifest(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
                                  noise_ids, config_seed)
     results = out / RESULTS
@@ -264,12 +320,12 @@ def build_meta_dataset(
             _run_pool(cells, results, n_workers, threads_per_worker, bar)
     finally:
         bar.close()
-    return load_meta_dataset(out)
 
 
 def _run_pool(cells, results: Path, n_workers: int, threads: int, bar) -> None:
     ctx = get_context("spawn")  # no fork after torch has started its thread pools
-    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(threads, os.getpid()))
     pending = {}
     queue = list(reversed(cells))
     try:
