@@ -28,3 +28,7 @@ class NotFittedError(HyperstarError, RuntimeError):
 
 class IncompatibleVersionError(HyperstarError):
     """A saved file was written by an incompatible version of hyperstar."""
+
+
+class MetaDataError(DataError):
+    """A meta-dataset (its manifest or results) or a table given to import holds damaged or bad values."""
