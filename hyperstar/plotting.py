@@ -25,7 +25,13 @@ __all__ = ["plot_trajectory"]
 
 
 def plot_trajectory(result: TuneResult, path: str | Path) -> Path:
-    """Save best validation accuracy vs cumulative budget (epochs) as a PNG (matplotlib, Agg)."""
+    """Save best validation accuracy vs the epochs trained so far as a PNG (matplotlib, Agg).
+
+    The x axis counts epochs actually trained: a promoted configuration continues from its checkpoint,
+    so it adds only the epochs beyond its last budget (hpbandster's cumulative budget, which counts every
+    job's whole budget, is larger; it is ``cumulative_budget`` in the trajectory). Failed and crashed
+    jobs are marked at the bottom.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -34,17 +40,20 @@ def plot_trajectory(result: TuneResult, path: str | Path) -> Path:
     ax = fig.add_subplot(1, 1, 1)
     traj = result.trajectory
     if traj:
-        x = [p["cumulative_budget"] for p in traj]
+        x = [p.get("cumulative_epochs", p["cumulative_budget"]) for p in traj]
         ax.scatter(x, [p["val_acc"] if p["val_acc"] is not None else np.nan for p in traj], s=12, alpha=0.35,
                    c=[p["budget"] for p in traj], cmap="viridis", label="job (colour: budget)")
         ax.step(x, [p["best_val_acc_any_budget"] if p["best_val_acc_any_budget"] is not None else np.nan for p in traj],
                 where="post", color="0.6", linestyle=":", label="best, any budget")
         ax.step(x, [p["best_val_acc"] if p["best_val_acc"] is not None else np.nan for p in traj], where="post",
                 color="C3", linewidth=2, label="best at max budget")
+        bad = [xi for xi, p in zip(x, traj) if p.get("outcome", "ok") != "ok"]
+        if bad:
+            ax.scatter(bad, [0.0] * len(bad), marker="x", color="C3", s=18, label=f"failed or crashed ({len(bad)})")
         test = [p["incumbent_test_acc"] if p["incumbent_test_acc"] is not None else np.nan for p in traj]
         if np.isfinite(test).any():
             ax.step(x, test, where="post", color="C0", linestyle="--", label="incumbent test acc")
-    ax.set_xlabel("cumulative budget (epochs)")
+    ax.set_xlabel("epochs trained (cumulative; promotions continue from checkpoints)")
     ax.set_ylabel("accuracy")
     ws = "warm-started" if result.warm_start else "cold"
     ax.set_title(f"{result.optimizer} ({ws}): {result.n_jobs} jobs")

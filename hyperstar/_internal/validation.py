@@ -61,6 +61,10 @@ def check_choice(value: Any, arg: str, where: str, choices: Sequence[Any]) -> An
     return value
 
 
+#: the largest seed: numpy's ``RandomState`` (which hpbandster and the generators use) takes 32 bits
+MAX_SEED = 2**32 - 1
+
+
 def check_seed(seed: Any, where: str) -> int:
-    """A seed: an int >= 0."""
-    return check_int(seed, "seed", where, 0)
+    """A seed: an int in [0, 2**32 - 1]."""
+    return check_int(seed, "seed", where, 0, MAX_SEED)

@@ -162,9 +162,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(result.to_dict())
-        return 0
-    if result.incumbent is None:
-        print(f"no job finished after {result.n_jobs} job(s); see {result.run_dir}")
+    if result.incumbent is None:  # nothing to recommend: not a success, whatever ran
+        sys.stderr.write(f"hyperstar: error: {result.no_result_reason}\n")
+        return 1
+    if args.json:
         return 0
     test = "n/a" if result.test_acc is None else f"{result.test_acc:.3f}"
     print(f"incumbent {tuple(result.incumbent_id)}: val_acc {result.val_acc:.3f}, test_acc {test} at "

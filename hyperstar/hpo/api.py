@@ -35,7 +35,7 @@ import numpy as np
 from hyperstar._internal.device import gpu_ids
 from hyperstar._internal.io import atomic_write_json
 from hyperstar._internal.locks import LOCK_FILE, OWNER_FILE, file_lock
-from hyperstar._internal.validation import check_choice, check_float, check_int
+from hyperstar._internal.validation import check_choice, check_float, check_int, check_seed
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import MetaDataset
 from hyperstar.ranking.adaptive import AdaptiveRanking
@@ -44,6 +44,7 @@ from hyperstar.hpo.log import CONFIGS_FILE, RESULTS_FILE
 from hyperstar.hpo.loop import _run_loop
 from hyperstar.hpo.master import BRACKET_ORDERS
 from hyperstar.hpo.pools import _ProcessWorkers, _ThreadWorkers
+from hyperstar.hpo.preflight import check_finetune_setup, check_plan, compare_fingerprints, data_fingerprint
 from hyperstar.hpo.result import TuneResult, summarize
 from hyperstar.hpo.seam import DEFAULT_HOST, SECRET_ENV, new_secret, plain_info
 from hyperstar.hpo.workers import WorkerSpec, build_worker
@@ -131,6 +132,7 @@ def _check_settings(optimizer, min_budget, max_budget, eta, n_iterations, bracke
     check_float(eta, "eta", where, 2)
     if n_iterations is not None:
         check_int(n_iterations, "n_iterations", where, 1)
+    check_plan(min_budget, max_budget, eta, n_iterations, optimizer, where)
 
 
 def _new_run_id(optimizer: str) -> str:
@@ -283,6 +285,9 @@ def tune(
     check_choice(worker_mode, "worker_mode", "tune", WORKER_MODES)
     if n_workers is not None:
         check_int(n_workers, "n_workers", "tune", 0)
+    seed = check_seed(seed, "tune")
+    check_int(port, "port", "tune", 0, 65535)
+    check_int(max_worker_restarts, "max_worker_restarts", "tune", 0)
     meta, meta_path = _load_meta(meta)
     if adaptive and meta is None:
         raise InvalidInputError("adaptive=True re-weights meta-training tasks: pass meta=... (a meta-dataset).")
@@ -295,24 +300,27 @@ def tune(
     if resume:
         _previous_settings(run_dir, resume)  # nothing to resume: say so before creating anything
     task_obj, data, data_format = _task_source(task, worker_mode, run_dir)
+    # Everything that would fail every job fails here, once, before a worker or a run directory exists.
+    if task_obj is None:
+        task_obj = Task.from_folder(data, resolution=resolution, channels=channels)
+    check_finetune_setup(task_obj, backbone=backbone, weights=weights, device=device, seed=seed)
+    fingerprint = data_fingerprint(data if data_format == "folder" else task_obj)
 
     with _run_dir_lock(run_dir):
         previous = _previous_settings(run_dir, resume)  # again, now that no other process can write here
         if previous is not None:
             run_id = previous["run_id"]
         saved_ranking = resume and (run_dir / RANKING_FILE).is_file()
-        need_task = worker_mode == "thread" or (recommender is not None and not saved_ranking)
-        if task_obj is None and need_task:
-            task_obj = Task.from_folder(data, resolution=resolution, channels=channels)
         settings = {"run_id": run_id, "kind": "finetune", "optimizer": optimizer, "min_budget": float(min_budget),
                     "max_budget": max_budget, "eta": float(eta), "warm_start": bool(warm_start), "seed": int(seed),
                     "backbone": backbone, "weights": None if weights is None else str(weights),
                     "resolution": resolution, "channels": channels, "random_fraction": random_fraction,
                     "adaptive": bool(adaptive), "data": data if data_format == "folder" else data_format,
                     "meta": meta_path, "generator_options": plain_info(generator_options or {}),
-                    "n_iterations": n_iterations, "bracket_order": bracket_order}
+                    "n_iterations": n_iterations, "bracket_order": bracket_order, "data_fingerprint": fingerprint}
         if previous is not None:
             _check_resume(previous, settings, run_dir)
+            compare_fingerprints(previous.get("data_fingerprint"), fingerprint, run_dir)
 
         # -- the warm-start ranking (saved, so a resumed run continues the same ranking)
         if saved_ranking:
@@ -349,6 +357,8 @@ def tune(
                            extra={"run_id": run_id, "n_iterations": n_iter, "n_ranked": len(ranked),
                                   "bracket_order": bracket_order})
         atomic_write_json(run_dir / RESULT_FILE, result.to_dict(), unknown=repr)
+        if result.incumbent is None:
+            logger.warning("%s", result.no_result_reason)
         if plot:
             from hyperstar.plotting import plot_trajectory
 

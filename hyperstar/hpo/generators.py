@@ -389,6 +389,9 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
         return plain_config(config), {"model_based_pick": bool(info.get("model_based_pick", True)), "source": "model"}
 
     def new_result(self, job, update_model: bool = True) -> None:
+        if job.result is None:  # a failed or crashed job says nothing about its configuration: not learnt from
+            self.state.observe(job)
+            return
         with self._own_rng():
             try:
                 super().new_result(job, update_model=update_model)

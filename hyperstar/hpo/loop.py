@@ -19,8 +19,8 @@ from typing import Any
 
 from hyperstar.exceptions import HyperstarError
 from hyperstar.hpo.log import ResultLog, read_log
-from hyperstar.hpo.master import _make_master, _Stopped
-from hyperstar.hpo.result import val_acc_of
+from hyperstar.hpo.master import MAX_REQUEUES, _make_master, _Stopped
+from hyperstar.hpo.result import failure_message, job_outcome, val_acc_of
 from hyperstar.hpo.seam import (
     CONNECTION_FILE,
     NameServer,
@@ -54,7 +54,8 @@ def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port
         configs, results = read_log(run_dir)
         replay_configs = dict(configs)
         for config_id, budget, stamps, result, exception in results:
-            replay_results.setdefault((config_id, plain_budget(budget)), (stamps, result, exception))
+            if job_outcome(result, exception) != "crashed":  # crashed jobs (a lost worker, a full disk) run again
+                replay_results.setdefault((config_id, plain_budget(budget)), (stamps, result, exception))
     counts = {"done": 0, "new": 0, "planned": 0}
     best = {"acc": None}
 
@@ -65,15 +66,15 @@ def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port
         counts["new"] += 1
         if say is None:
             return
-        if job.result is None:
-            what = f"crashed ({str(job.exception).strip().splitlines()[-1] if job.exception else 'no result'})"
+        outcome = job_outcome(job.result, job.exception)
+        if outcome != "ok":
+            what = f"{outcome} ({failure_message(job.result, job.exception)})"
         else:
             info = job.result.get("info") or {}
             acc = val_acc_of(job.result)
             if math.isclose(float(job.kwargs["budget"]), max_budget) and (best["acc"] is None or acc > best["acc"]):
                 best["acc"] = acc
-            what = f"val_acc {acc:.3f}" + (" (diverged)" if info.get("diverged") else "") + \
-                (f" (error: {info['error']})" if info.get("error") else "")
+            what = f"val_acc {acc:.3f}" + (" (diverged)" if info.get("diverged") else "")
         b = "-" if best["acc"] is None else f"{best['acc']:.3f}"
         say(f"[{counts['done']:>3}/{counts['planned']}] job {tuple(job.id)} at budget {float(job.kwargs['budget']):g}: "
             f"{what} | best at max budget {b}")
@@ -106,6 +107,10 @@ def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port
                                   result_logger=result_log, logger=logging.getLogger("hyperstar.hpo.hpbandster"),
                                   replay_configs=replay_configs, replay_results=replay_results,
                                   bracket_order=bracket_order)
+            if say is not None:
+                master.on_requeue = lambda job, n: say(
+                    f"job {tuple(job.id)} at budget {float(job.kwargs['budget']):g} was lost with its worker; "
+                    f"queued again ({n}/{MAX_REQUEUES})")
             n_iterations = n_iterations or master.max_SH_iter
             counts["planned"] = master.planned(n_iterations)[0]
             if say is not None:

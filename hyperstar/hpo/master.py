@@ -10,7 +10,15 @@ How resume works: hpbandster's schedule is deterministic given the configuration
 hands out and the losses it gets back. On resume the logged configurations are handed out again
 under their logged ids (``(iteration, stage, index)``), and every job whose (id, budget) result is
 in the log is answered from the log; hpbandster then makes the same successive-halving decisions
-and continues where the killed run stopped. Only jobs without a logged result run (again).
+and continues where the killed run stopped. Only jobs without a logged result run (again), and jobs that crashed (see below).
+
+Failures are not results. A job whose worker reports an error (``info["error"]``) is handed to
+hpbandster as a crashed job (no result, the error as its exception): successive halving never
+promotes it, BOHB's density model never learns from it, and it never becomes the incumbent; it stays
+in ``results.json``, flagged by its exception. A job lost with its worker (killed, out of memory) is
+queued again, up to :data:`MAX_REQUEUES` times per job (once per worker death); after that it is
+logged as crashed, and so is a job that could not write its checkpoint on a full disk. ``--resume``
+runs crashed jobs again; failed jobs (an error in the job itself, which would fail again) are kept.
 """
 
 from __future__ import annotations
@@ -23,9 +31,13 @@ from collections.abc import Callable
 from hpbandster.optimizers import HyperBand, RandomSearch
 
 from hyperstar.space import default_space
+from hyperstar.hpo.result import CRASH_PREFIX, WORKER_DIED, failure_message, job_outcome
 from hyperstar.hpo.seam import plain_budget, plain_config, plain_info
 
 logger = logging.getLogger(__name__)
+
+#: how many times a job lost with its worker is queued again before it is logged as crashed
+MAX_REQUEUES = 2
 
 #: the order of Hyperband's brackets within a round: hpbandster's (most aggressive first: many
 #: configurations at the minimum budget) or reversed (first the bracket that trains its few
@@ -57,6 +69,8 @@ class _SeamMixin:
         self.waiting_message: Callable[[], None] | None = None
         self.waiting_after = 0.0
         self.startup_grace = 60.0
+        self.requeued: dict[tuple, int] = {}
+        self.on_requeue: Callable[[object, int], None] | None = None
 
     # -- what hpbandster would run
     def planned(self, n_iterations: int) -> tuple[int, float]:
@@ -114,6 +128,30 @@ class _SeamMixin:
             self.num_running_jobs += 1
             self.n_replayed += 1
         self.job_callback(job)  # as if it had just finished; the log is not written twice
+
+    def job_callback(self, job):
+        if not getattr(job, "replayed", False) and self._requeue(job):
+            return
+        as_crashed(job)
+        super().job_callback(job)
+
+    def _requeue(self, job) -> bool:
+        """Queue a job lost with its worker again (up to :data:`MAX_REQUEUES` times); True if it was."""
+        if job.result is not None or not str(job.exception or "").startswith(WORKER_DIED) or self._stop_reason:
+            return False
+        key = (tuple(job.id), plain_budget(job.kwargs["budget"]))
+        n = self.requeued.get(key, 0)
+        if n >= MAX_REQUEUES:
+            job.exception = f"{WORKER_DIED} (lost with its worker {n + 1} times; not queued again)"
+            return False
+        self.requeued[key] = n + 1
+        logger.warning("Job %s (budget %g) was lost with its worker; queued again (%d/%d).", key[0], key[1], n + 1,
+                       MAX_REQUEUES)
+        if self.on_requeue is not None:
+            self.on_requeue(job, n + 1)
+        self.dispatcher.submit_job(job.id, config=job.kwargs["config"], budget=job.kwargs["budget"],
+                                   working_directory=job.kwargs.get("working_directory", self.working_directory))
+        return True
 
     def _queue_wait(self):
         if self._stop_reason is not None:
@@ -175,6 +213,17 @@ class _SeamMixin:
         self.dispatcher_thread.join(timeout=30)
         if self.dispatcher_thread.is_alive():
             logger.warning("hpbandster's dispatcher did not stop within 30 s.")
+
+
+def as_crashed(job) -> None:
+    """Turn a job whose worker reported an error into what hpbandster treats as crashed: no result, the
+    error (one line) as its exception, prefixed with :data:`~hyperstar.hpo.result.CRASH_PREFIX` when a
+    retry could succeed (the worker said ``retry``: a full disk). Jobs with a result are left alone."""
+    if job.result is None or job_outcome(job.result, job.exception) == "ok":
+        return
+    retry = bool((job.result.get("info") or {}).get("retry")) if isinstance(job.result, dict) else False
+    message = failure_message(job.result, job.exception)
+    job.result, job.exception = None, (CRASH_PREFIX if retry else "") + message
 
 
 class _HyperBandMaster(_SeamMixin, HyperBand):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,9 +28,43 @@ from hyperstar.space import config_key
 from hyperstar.hpo.log import read_log
 from hyperstar.hpo.seam import plain_budget, plain_info
 
-__all__ = ["TuneResult", "summarize", "val_acc_of"]
+__all__ = ["TuneResult", "summarize", "val_acc_of", "job_outcome", "failure_message", "WORKER_DIED", "CRASH_PREFIX"]
 
 logger = logging.getLogger(__name__)
+
+#: hpbandster's exception text for a job whose worker vanished while running it
+WORKER_DIED = "Worker died unexpectedly."
+#: the start of the logged exception of a job that did not fail on its own (a lost worker, a full disk):
+#: ``--resume`` runs such jobs again, while failed jobs (an error in the job itself) are kept as they are
+CRASH_PREFIX = "crashed: "
+
+
+def job_outcome(result: Mapping[str, Any] | None, exception: str | None) -> str:
+    """``"ok"`` (a result), ``"failed"`` (the job's own error; not retried) or ``"crashed"`` (its worker died
+    or the disk was full; ``--resume`` retries it) for one logged job.
+
+        >>> job_outcome({"loss": 0.2, "info": {}}, None), job_outcome(None, "ValueError: bad lr")
+        ('ok', 'failed')
+        >>> job_outcome(None, WORKER_DIED), job_outcome({"loss": 1.0, "info": {"error": "x"}}, None)
+        ('crashed', 'failed')
+    """
+    if result is not None and result.get("loss") is not None and not (result.get("info") or {}).get("error"):
+        loss = result["loss"]
+        if isinstance(loss, (int, float)) and math.isfinite(loss):
+            return "ok"
+    text = str(exception or "")
+    if text.startswith(WORKER_DIED) or text.startswith(CRASH_PREFIX):
+        return "crashed"
+    return "failed"
+
+
+def failure_message(result: Mapping[str, Any] | None, exception: str | None) -> str:
+    """The one line that says why a job did not give a result (the last line of a traceback)."""
+    error = ((result or {}).get("info") or {}).get("error") if isinstance(result, Mapping) else None
+    text = str(error or exception or "no result")
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    line = lines[-1] if lines else "no result"
+    return line[len(CRASH_PREFIX):] if line.startswith(CRASH_PREFIX) else line
 
 
 @dataclass
@@ -59,6 +94,20 @@ class TuneResult:
     total_epochs: float
     run_dir: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    n_failed: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def no_result_reason(self) -> str | None:
+        """Why there is no incumbent (None when there is one): nothing ran, or every job failed."""
+        if self.incumbent is not None:
+            return None
+        if not self.failures:
+            return f"No job finished ({self.n_jobs} job(s) logged)."
+        top = self.failures[0]
+        where = f" Logs: {self.run_dir}." if self.run_dir else ""
+        return (f"Every one of the {self.n_jobs} job(s) failed; the most common failure ({top['count']} of "
+                f"{self.n_failed + self.n_crashed}): {top['message']}{where}")
 
     def to_dict(self, trajectory: bool = True) -> dict[str, Any]:
         """A JSON-serialisable dict (non-finite numbers become ``None``)."""
@@ -95,44 +144,43 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
     configs, results = read_log(run_dir)
     max_budget = plain_budget(max_budget)
     best, best_any, inc_id, inc_test, inc_budget = None, None, None, None, None
-    cum_budget, cum_epochs, crashed = 0.0, 0.0, 0
+    cum_budget, cum_epochs = 0.0, 0.0
+    counts = {"ok": 0, "failed": 0, "crashed": 0}
+    messages: Counter[str] = Counter()
     done: dict[str, float] = {}  # per configuration (as its checkpoints are kept): the furthest budget run
     trajectory = []
-    for n, (config_id, budget, _stamps, result, _exc) in enumerate(results):
+    for n, (config_id, budget, _stamps, result, exc) in enumerate(results):
         cum_budget += budget
         logged = configs.get(config_id)
         key = config_key(logged[0]) if logged is not None else repr(config_id)
         prev = done.get(key, 0.0)
         cum_epochs += budget - (prev if prev <= budget else 0.0)
         done[key] = max(prev, budget)
+        outcome = job_outcome(result, exc)
+        counts[outcome] += 1
         val = test = None
-        if result is None or result.get("loss") is None:
-            crashed += 1
-        else:
-            info = result.get("info") or {}
+        if outcome == "ok":
             val = val_acc_of(result)
-            test = info.get("test_acc")
-            if info.get("error"):
-                crashed += 1
-        if val is not None:
+            test = (result.get("info") or {}).get("test_acc")
             best_any = val if best_any is None else max(best_any, val)
             if math.isclose(budget, max_budget) and (best is None or val > best):
                 best, inc_id, inc_test, inc_budget = val, config_id, test, budget
+        else:
+            messages[failure_message(result, exc)] += 1
         trajectory.append({"job": n + 1, "config_id": list(config_id), "budget": budget, "val_acc": val,
-                           "cumulative_budget": cum_budget, "cumulative_epochs": cum_epochs, "best_val_acc": best,
-                           "best_val_acc_any_budget": best_any, "incumbent_test_acc": inc_test})
-    if inc_id is None and results:
+                           "outcome": outcome, "cumulative_budget": cum_budget, "cumulative_epochs": cum_epochs,
+                           "best_val_acc": best, "best_val_acc_any_budget": best_any, "incumbent_test_acc": inc_test})
+    if inc_id is None and counts["ok"]:
         # nothing finished at the maximum budget: the best at the largest budget that has results
-        top = max(b for _, b, _, r, _ in results if r is not None) if any(r is not None for *_, r, _ in results) else None
-        for config_id, budget, _s, result, _e in results:
-            if result is None or budget != top:
+        top = max(b for _, b, _, r, e in results if job_outcome(r, e) == "ok")
+        for config_id, budget, _s, result, exc in results:
+            if budget != top or job_outcome(result, exc) != "ok":
                 continue
             val = val_acc_of(result)
             if best is None or val > best:
                 best, inc_id, inc_test, inc_budget = val, config_id, (result.get("info") or {}).get("test_acc"), budget
-        if inc_id is not None:
-            logger.warning("No job finished at the maximum budget %g; the incumbent is the best at budget %g.",
-                           max_budget, inc_budget)
+        logger.warning("No job finished at the maximum budget %g; the incumbent is the best at budget %g.",
+                       max_budget, inc_budget)
     return TuneResult(
         incumbent=None if inc_id is None else dict(configs.get(inc_id, ({}, {}))[0]),
         incumbent_id=None if inc_id is None else list(inc_id),
@@ -144,9 +192,11 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
         warm_start=warm_start,
         n_jobs=len(results),
         n_new_jobs=n_new_jobs,
-        n_crashed=crashed,
+        n_crashed=counts["crashed"],
         total_budget=cum_budget,
         total_epochs=cum_epochs,
         run_dir=str(run_dir) if keep_run_dir else None,
         extra=dict(extra or {}),
+        n_failed=counts["failed"],
+        failures=[{"message": m, "count": c} for m, c in messages.most_common()],
     )

@@ -24,6 +24,7 @@ Example (a worker process joining a run on another machine)::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -74,7 +75,9 @@ class HyperstarWorker(_HpBandSterWorker):
     """An hpbandster worker that speaks plain Python types; subclasses implement :meth:`evaluate`.
 
     With ``errors_as_results`` (the default) an exception in :meth:`evaluate` becomes a result with
-    loss 1 and the error in ``info`` instead of a crashed job.
+    loss 1 and the error in ``info`` (``retry: true`` when the disk was full) instead of a traceback;
+    hyperstar's master logs such a job as failed (or crashed, with ``retry``) and never treats it as a
+    result (:func:`hyperstar.hpo.master.as_crashed`).
     """
 
     errors_as_results = True
@@ -102,13 +105,30 @@ class HyperstarWorker(_HpBandSterWorker):
             if not self.errors_as_results:
                 raise
             self.logger.warning("Job %s (budget %g) failed: %s: %s", config_id, budget, type(exc).__name__, exc)
-            loss, info = FAILED_LOSS, {"error": f"{type(exc).__name__}: {exc}", "val_acc": None, "test_acc": None,
-                                       "curve": [], "diverged": False, "wall_time": None, "resumed_from_epoch": None}
+            loss, info = FAILED_LOSS, {"error": _one_line(exc), "val_acc": None, "test_acc": None,
+                                       "curve": [], "diverged": False, "wall_time": None, "resumed_from_epoch": None,
+                                       "retry": is_disk_full(exc)}
         self.n_jobs += 1
         loss = float(loss)
         if not np.isfinite(loss):
             loss = FAILED_LOSS
         return {"loss": loss, "info": plain_info(info)}
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the disk is full: a job that a retry could finish."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if type(exc).__name__ == "DiskFullError" or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC,
+                                                                                                 errno.EDQUOT)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- fine-tuning
@@ -185,11 +205,16 @@ class FineTuneWorker(HyperstarWorker):
                 start, resume_from = 0, None
                 result = fine_tune(self.task, config, **kwargs)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            result = getattr(exc, "result", None) if is_disk_full(exc) else None
             self._log(run_dir, {"event": "end", "config_id": list(config_id), "budget": budget, "epochs": epochs,
-                                "error": error})
-            raise
-        if save is not None and result.checkpoint:
+                                "error": _one_line(exc), "result_kept": result is not None})
+            if result is None:
+                raise
+            # The training finished but its checkpoint could not be written (a full disk): the result stands;
+            # a promotion of this configuration trains from the start (the same curve, more time).
+            error = _one_line(exc)
+            self.logger.warning("Job %s: %s; the result is kept, the checkpoint is not.", config_id, error)
+        if save is not None and result.checkpoint and error is None:
             for e, p in self._checkpoints(folder).items():
                 if e < epochs:  # one checkpoint per configuration: the furthest one
                     p.unlink(missing_ok=True)
@@ -205,6 +230,7 @@ class FineTuneWorker(HyperstarWorker):
             "device": result.device,
             "worker": self._where,
             "error": None,
+            "checkpoint_error": error,
         }
         self._log(run_dir, {"event": "end", "config_id": list(config_id), "budget": budget, "epochs": epochs,
                             "resumed_from_epoch": info["resumed_from_epoch"], "val_acc": val_acc,

@@ -27,7 +27,7 @@ def test_cli_tune_bohb_with_two_worker_processes_prints_the_incumbent(folder, me
     assert (run / "trajectory.png").is_file() and not (run / "nameserver.json").exists()
 
 
-def test_a_worker_killed_mid_job_does_not_stop_the_run(folder, tmp_path):
+def test_a_job_lost_with_its_killed_worker_is_queued_again_and_the_run_goes_on(folder, tmp_path):
     run = tmp_path / "run"
     proc = hyperstar("tune", str(folder), "--optimizer", "hb", "--no-warm-start", "--workers", "2",
                      "--n-iterations", "2", "--run-dir", str(run), "--json", *TINY)
@@ -49,10 +49,13 @@ def test_a_worker_killed_mid_job_does_not_stop_the_run(folder, tmp_path):
     out, err = finish(proc)
     assert proc.returncode == 0, err[-3000:]
     result = json.loads(out)
-    assert result["incumbent"] is not None and result["n_crashed"] >= 1
+    assert result["incumbent"] is not None and result["n_crashed"] == 0
     logged = [json.loads(x) for x in lines(run / "results.json")]
-    crashed = [r for r in logged if (tuple(r[0]), r[1]) == job]
-    assert crashed and crashed[0][3] is None and "Worker died" in crashed[0][4]
+    again = [r for r in logged if (tuple(r[0]), r[1]) == job]
+    assert len(again) == 1 and again[0][3] is not None and again[0][4] is None  # run again, to a result
+    starts = [e for e in events(run, "start") if (tuple(e["config_id"]), e["budget"]) == job]
+    assert len(starts) == 2 and starts[1]["pid"] != pid
+    assert f"job {job[0]} at budget {job[1]:g} was lost with its worker; queued again (1/2)" in err
     assert any(e["pid"] != pid for e in events(run, "end"))  # the others carried on
 
 
