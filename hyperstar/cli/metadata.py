@@ -31,16 +31,27 @@ def add_metadata(sub) -> None:
     b.add_argument("--max-budget", type=int, default=9)
     b.add_argument("--noise-configs", type=int, default=8, help="configurations also run with a second seed")
     b.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process)")
-    b.add_argument("--max-cells", type=int, default=None, help="stop after this many new cells")
+    b.add_argument("--max-cells", type=int, default=None, help="stop after this many new cells (>= 0)")
     b.set_defaults(func=cmd_metadata_build)
 
     t = msub.add_parser("tasks", help="list the default task suite", parents=[json_flag()])
     t.set_defaults(func=cmd_metadata_tasks)
 
-    i = msub.add_parser("import", help="import external meta-data from a CSV or JSON Lines table", parents=[json_flag()])
-    i.add_argument("file")
-    i.add_argument("--out", required=True)
-    i.add_argument("--max-budget", type=int, default=None)
+    i = msub.add_parser(
+        "import", help="import external meta-data from a CSV or JSON Lines table", parents=[json_flag()],
+        description="Import a table (one row per task, configuration and seed) into a meta-dataset folder. Every row "
+                    "is checked first; the result is written beside --out and swapped in, so a failed or "
+                    "interrupted import leaves --out as it was.")
+    i.add_argument("file", help="a .csv, .tsv or .jsonl table: task, config (or one column per hyperparameter), "
+                                "val_acc (or acc_1, acc_2, ...), optional test_acc, seed, family, descriptors (or desc_<name>)")
+    i.add_argument("--out", required=True, help="the meta-dataset folder: new or empty, unless --append or --replace")
+    i.add_argument("--max-budget", type=int, default=None, help="epochs kept per curve (default: the longest curve)")
+    mode = i.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true",
+                      help="add the rows to the meta-dataset in --out (it keeps its tasks, configurations and "
+                           "max_budget); a cell (task, configuration, seed) already there is kept once when its "
+                           "val_acc and test_acc are the same, and refused when they differ")
+    mode.add_argument("--replace", action="store_true", help="replace the meta-dataset in --out with the table's")
     i.set_defaults(func=cmd_metadata_import)
 
     i = msub.add_parser("info", help="counts and analysis of a meta-dataset", parents=[json_flag()])
@@ -116,13 +127,14 @@ def cmd_metadata_tasks(args: argparse.Namespace) -> int:
 def cmd_metadata_import(args: argparse.Namespace) -> int:
     from hyperstar.meta import import_table
 
-    meta = import_table(args.file, args.out, max_budget=args.max_budget)
+    meta = import_table(args.file, args.out, max_budget=args.max_budget, append=args.append, replace=args.replace)
     info = meta.info()
     if args.json:
         print_json(info)
     else:
-        print(f"imported {info['n_tasks']} tasks x {info['n_configs']} configurations "
-              f"({info['cells_filled']}/{info['cells_total']} cells) into {args.out}")
+        verb = "appended to" if args.append else "replaced" if args.replace else "imported into"
+        print(f"{verb} {args.out}: {info['n_tasks']} tasks x {info['n_configs']} configurations "
+              f"({info['cells_filled']}/{info['cells_total']} cells)")
     return 0
 
 
