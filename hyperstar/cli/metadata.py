@@ -86,9 +86,19 @@ def suite_recipes(names: list[str] | None):
     return [pool[t] for t in names]
 
 
+#: the counts ``metadata build`` checks up front, so that the error names the flag: (flag, low, high)
+_BUILD_COUNTS = {"n_configs": ("--n-configs", 0, None), "config_seed": ("--config-seed", 0, None),
+                 "max_budget": ("--max-budget", 1, 10_000), "noise_configs": ("--noise-configs", 0, None),
+                 "workers": ("--workers", 0, 512), "max_cells": ("--max-cells", 0, None), "resolution": ("--resolution", 8, 512)}
+
+
 def cmd_metadata_build(args: argparse.Namespace) -> int:
+    from hyperstar._internal.validation import check_int
     from hyperstar.meta import build_meta_dataset
 
+    for dest, (flag, low, high) in _BUILD_COUNTS.items():
+        if getattr(args, dest) is not None:
+            check_int(getattr(args, dest), flag, "hyperstar metadata build", low, high)
     meta = build_meta_dataset(
         args.out,
         recipes=suite_recipes(args.tasks),
@@ -125,8 +135,11 @@ def cmd_metadata_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata_import(args: argparse.Namespace) -> int:
+    from hyperstar._internal.validation import check_int
     from hyperstar.meta import import_table
 
+    if args.max_budget is not None:
+        check_int(args.max_budget, "--max-budget", "hyperstar metadata import", 1, 10_000)
     meta = import_table(args.file, args.out, max_budget=args.max_budget, append=args.append, replace=args.replace)
     info = meta.info()
     if args.json:

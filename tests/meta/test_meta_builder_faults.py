@@ -104,8 +104,20 @@ def test_cli_max_cells_minus_one_is_one_line_not_a_slice(tmp_path, capsys):
     code = main(["metadata", "build", "--out", str(tmp_path / "m"), "--tasks", "tiny", "--max-cells", "-1",
                  "--backbone", "smallcnn_tiny", "--weights", "none", "--workers", "0"])
     err = capsys.readouterr().err.strip()
-    assert code == 1 and err.count("\n") == 0 and "'max_cells'" in err and "Got -1" in err
+    assert code == 1 and err == ("hyperstar: error: The '--max-cells' argument of hyperstar metadata build must be an "
+                                 "int >= 0. Got -1.")
     assert not (tmp_path / "m" / RESULTS).exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--workers", "-1"), ("--n-configs", "-3"), ("--max-budget", "0"),
+                                         ("--noise-configs", "-1"), ("--resolution", "2")])
+def test_cli_nonsense_counts_name_the_flag(tmp_path, capsys, flag, value):
+    from hyperstar.cli.main import main
+
+    assert main(["metadata", "build", "--out", str(tmp_path / "m"), "--tasks", "tiny", flag, value]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"hyperstar: error: The '{flag}' argument of hyperstar metadata build must be an int")
+    assert err.endswith(f"Got {value}.") and "\n" not in err and not (tmp_path / "m").exists()
 
 
 def test_a_folder_another_build_is_writing_is_refused(tmp_path):
