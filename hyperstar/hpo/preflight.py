@@ -67,9 +67,11 @@ def check_finetune_setup(task, *, backbone: str, weights: Any, device: str, seed
     unknown backbone or unusable weights (missing, truncated, not a state dict). ``task``: a loaded Task."""
     from hyperstar._internal.device import resolve_device
     from hyperstar._internal.paths import resolve_weights
-    from hyperstar.models import create_backbone
+    from hyperstar.models import create_backbone, list_backbones
 
     resolve_device(device)
+    if backbone not in list_backbones():  # before resolving its weights, which warns when it has none
+        create_backbone(backbone)  # raises the registry's "Unknown backbone ... Available: ..." error
     task.split(seed=split_seed)
     import torch
 
