@@ -116,6 +116,38 @@ def _warm_start_recommender(args: argparse.Namespace):
         ) from None
 
 
+#: the flags of ``tune`` a resumed run takes from its ``run.json`` when they are left at these defaults
+RESUMED_FLAGS = {"optimizer": "bohb", "min_budget": 1, "max_budget": 9, "eta": 3, "seed": 0, "weights": "auto",
+                 "random_fraction": None, "bracket_order": "aggressive_first", "warm_start": True, "adaptive": False,
+                 "n_iterations": None, "backbone": None, "resolution": None}
+
+
+def resumed_settings(args: argparse.Namespace) -> None:
+    """On ``--resume``, the run's own settings (its ``run.json``) for every flag left at its default, so that
+    ``hyperstar tune DIR --resume --run-dir RUN`` continues the run as it was started."""
+    from pathlib import Path
+
+    from hyperstar.exceptions import InvalidInputError
+
+    if not (args.resume and args.run_dir):
+        return
+    path = Path(args.run_dir) / "run.json"
+    try:
+        previous = json.loads(path.read_text())
+    except FileNotFoundError:
+        return  # tune says "nothing to resume"
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"Cannot read '{path}' to resume the run ({exc}); the run directory is damaged.") from None
+    for flag, default in RESUMED_FLAGS.items():
+        if getattr(args, flag) == default and flag in previous:
+            setattr(args, flag, previous[flag])
+    options = previous.get("generator_options") or {}
+    if args.reserve_top == 0 and options.get("reserve_top"):
+        args.reserve_top = int(options["reserve_top"])
+    if args.revisit and options.get("revisit") is False:
+        args.revisit = False
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -123,6 +155,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     quiet_hpbandster(args.debug)
     sigterm_as_interrupt()
+    resumed_settings(args)
     if not Path(args.path).is_dir():
         from hyperstar.exceptions import DataError
 

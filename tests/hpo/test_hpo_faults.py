@@ -183,3 +183,48 @@ def test_two_worker_hyperband_runs_with_the_same_seed_give_the_same_results(tiny
         runs.append(({(tuple(x[0]), x[1]): x[3]["loss"] for x in _results(tmp_path / name)}, r))
     assert runs[0][0] == runs[1][0]
     assert runs[0][1].incumbent == runs[1][1].incumbent
+
+
+def test_cli_resume_takes_the_runs_own_settings_for_flags_left_at_their_defaults(run_cli, folder, tmp_path):
+    run = tmp_path / "run"
+    first = run_cli("tune", str(folder), "--optimizer", "hb", "--no-warm-start", "--n-iterations", "1",
+                    "--run-dir", str(run), "--seed", "5", "--quiet", "--json", *TINY)
+    assert first.returncode == 0, first.stderr[-2000:]
+    # only what changes is given: one more bracket; optimizer, budgets, backbone, seed... come from run.json
+    again = run_cli("tune", str(folder), "--resume", "--run-dir", str(run), "--n-iterations", "2", "--quiet", "--json")
+    assert again.returncode == 0, again.stderr[-2000:]
+    before, after = json.loads(first.stdout), json.loads(again.stdout)
+    assert after["n_jobs"] > before["n_jobs"] and after["n_new_jobs"] == after["n_jobs"] - before["n_jobs"]
+    assert after["optimizer"] == "hb"
+
+
+def test_a_full_disk_crashes_a_job_for_resume_to_retry_and_keeps_a_finished_training(tiny_task, tmp_path,
+                                                                                    monkeypatch):
+    import errno
+
+    import hyperstar.finetune
+    from hyperstar.hpo.result import CRASH_PREFIX
+
+    real = hyperstar.finetune.fine_tune
+
+    def full_disk(task, config, **kwargs):
+        if kwargs["budget"] == 3:  # nothing could be written: the job is lost, not failed
+            raise OSError(errno.ENOSPC, "No space left on device")
+        result = real(task, config, **kwargs)
+        if kwargs.get("checkpoint_path") is None:
+            return result
+        exc = OSError(errno.ENOSPC, "No space left on device")  # the training finished; its checkpoint did not
+        exc.result = result
+        raise exc
+
+    monkeypatch.setattr(hyperstar.finetune, "fine_tune", full_disk)
+    r = tune(tiny_task, **TINY_TUNE, run_dir=tmp_path / "run")
+    logged = _results(tmp_path / "run")
+    low = [x for x in logged if x[1] == 1]
+    assert low and all(job_outcome(x[3], x[4]) == "ok" and x[3]["info"]["checkpoint_error"] for x in low)
+    high = [x for x in logged if x[1] == 3]
+    assert high and all(x[3] is None and x[4].startswith(CRASH_PREFIX + "OSError") for x in high)
+    assert r.n_crashed == len(high) and r.incumbent is not None and r.budget == 1.0
+    monkeypatch.setattr(hyperstar.finetune, "fine_tune", real)  # space freed: resume retries the lost jobs
+    again = tune(tiny_task, **TINY_TUNE, run_dir=tmp_path / "run", resume=True)
+    assert again.n_new_jobs == len(high) and again.budget == 3.0
