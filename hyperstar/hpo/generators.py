@@ -414,6 +414,7 @@ def _random_pick(config: Mapping[str, Any], duplicate: bool = False) -> tuple[di
 def _check_options(random_fraction: Any, reserve_top: Any, reserve_budget: Any, where: str) -> None:
     """The checks both generators share."""
     check_float(random_fraction, "random_fraction", where, 0.0, 1.0)
+    check_int(reserve_top, "reserve_top", where, 0)
     if reserve_top and reserve_budget is None:
         raise InvalidInputError("reserve_top needs reserve_budget: the smallest first budget of a bracket that may take them.")
 

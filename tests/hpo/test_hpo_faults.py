@@ -228,3 +228,10 @@ def test_a_full_disk_crashes_a_job_for_resume_to_retry_and_keeps_a_finished_trai
     monkeypatch.setattr(hyperstar.finetune, "fine_tune", real)  # space freed: resume retries the lost jobs
     again = tune(tiny_task, **TINY_TUNE, run_dir=tmp_path / "run", resume=True)
     assert again.n_new_jobs == len(high) and again.budget == 3.0
+
+
+def test_a_negative_reserve_top_is_refused():
+    from hyperstar.hpo.generators import RankedConfigGenerator
+
+    with pytest.raises(InvalidInputError, match="'reserve_top' argument of RankedConfigGenerator must be an int >= 0"):
+        RankedConfigGenerator([], reserve_top=-1, reserve_budget=3.0)
