@@ -132,7 +132,7 @@ def tune_calls(monkeypatch):
 
     def fake_tune(task, optimizer, **kwargs):
         calls.append(kwargs)
-        return SimpleNamespace(incumbent=None, n_jobs=0, run_dir="nowhere")
+        return SimpleNamespace(incumbent=None, n_jobs=0, run_dir="nowhere", no_result_reason="No job finished.")
 
     monkeypatch.setattr(hyperstar.hpo, "tune", fake_tune)
     return calls
@@ -150,8 +150,8 @@ def test_tune_takes_resolution_and_backbone_from_the_model_or_the_meta_data(mode
     runs = [["--model", str(model_at_16)], ["--meta", str(meta)], ["--no-warm-start"],
             ["--model", str(model_at_16), "--resolution", "20", "--backbone", "smallcnn_tiny"]]
     for extra in runs:
-        assert main(["tune", str(image_folder), *extra]) == 0
-        assert "no job finished after 0 job(s)" in capsys.readouterr().out
+        assert main(["tune", str(image_folder), *extra]) == 1  # no result: not a success
+        assert "No job finished." in capsys.readouterr().err
     assert [(c["resolution"], c["backbone"]) for c in tune_calls] == [
         (16, "smallcnn"), (24, "smallcnn_tiny"), (32, "smallcnn"), (20, "smallcnn_tiny")]
     assert tune_calls[1]["meta"].path == meta.resolve()
