@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import threading
 import logging
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -331,14 +332,17 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
 
     @contextlib.contextmanager
     def _own_rng(self) -> Iterator[None]:
-        outer = np.random.get_state()
-        np.random.set_state(self._np_state)
-        try:
-            with _quiet_configspace():
-                yield
-        finally:
-            self._np_state = np.random.get_state()
-            np.random.set_state(outer)
+        # One BOHB at a time swaps its state into numpy's global generator (two runs in two threads of a
+        # process would otherwise draw from each other's streams).
+        with _GLOBAL_RNG_LOCK:
+            outer = np.random.get_state()
+            np.random.set_state(self._np_state)
+            try:
+                with _quiet_configspace():
+                    yield
+            finally:
+                self._np_state = np.random.get_state()
+                np.random.set_state(outer)
 
     @property
     def has_model(self) -> bool:
@@ -398,6 +402,10 @@ class TaskAwareBOHB(_RankingState, _HpBandSterBOHB):
             except Exception as exc:  # a model that cannot be fitted must not stop the run
                 self.logger.warning("BOHB could not learn from job %s (%s: %s).", job.id, type(exc).__name__, exc)
         self.state.observe(job)
+
+
+#: held while a :class:`TaskAwareBOHB` has its own state in numpy's global generator
+_GLOBAL_RNG_LOCK = threading.RLock()
 
 
 def _ranked_pick(config: Mapping[str, Any], rank: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -141,9 +141,12 @@ def budget_to_epochs(budget: float, max_budget: int | None = None) -> int:
 
 # --------------------------------------------------------------------------- the shared secret
 
-_SECRET: bytes | None = None
 _HOOK_LOCK = threading.Lock()
 _HOOKED = False
+_LOCAL = threading.local()
+_UNSET = object()
+#: the attribute under which a thread carries the secret of the thread that created it
+_THREAD_ATTR = "_hyperstar_pyro_secret"
 
 
 def _as_key(secret: str | bytes | None) -> bytes | None:
@@ -156,8 +159,18 @@ def _as_key(secret: str | bytes | None) -> bytes | None:
     raise InvalidInputError(f"A secret must be a str or bytes. Got {type(secret).__name__}.")
 
 
+def _current() -> bytes | None:
+    """The secret of this thread's run: set by :func:`pyro_secret` in this thread, else inherited from the
+    thread that created this one (hpbandster's and Pyro's threads), else none."""
+    key = getattr(_LOCAL, "key", _UNSET)
+    if key is _UNSET:
+        key = getattr(threading.current_thread(), _THREAD_ATTR, None)
+    return key
+
+
 def _install_hooks() -> None:
-    """Wrap Pyro4's Proxy/Daemon/locateNS so the current secret applies to objects hpbandster creates."""
+    """Wrap Pyro4's Proxy/Daemon/locateNS so that the secret of the current thread's run applies to the
+    objects hpbandster creates, and let every new thread inherit the secret of the thread that starts it."""
     global _HOOKED
     with _HOOK_LOCK:
         if _HOOKED:
@@ -168,31 +181,43 @@ def _install_hooks() -> None:
         getstate = core.Proxy.__getstate_for_dict__
         setstate = core.Proxy.__setstate_from_dict__
         locate = Pyro4.locateNS
+        thread_init = threading.Thread.__init__
+
+        def _thread_init(self, *args, **kwargs):
+            thread_init(self, *args, **kwargs)
+            key = _current()
+            if key is not None:
+                setattr(self, _THREAD_ATTR, key)
 
         def _proxy_init(self, *args, **kwargs):
             proxy_init(self, *args, **kwargs)
-            if _SECRET is not None:
-                self._pyroHmacKey = _SECRET
+            key = _current()
+            if key is not None:
+                self._pyroHmacKey = key
 
         def _daemon_init(self, *args, **kwargs):
             daemon_init(self, *args, **kwargs)
-            if _SECRET is not None:
-                self._pyroHmacKey = _SECRET
+            key = _current()
+            if key is not None:
+                self._pyroHmacKey = key
 
         def _getstate_for_dict(self):
             state = list(getstate(self))
-            if _SECRET is not None and state[5] == "b64:" + base64.b64encode(_SECRET).decode("ascii"):
+            key = _current()
+            if key is not None and state[5] == "b64:" + base64.b64encode(key).decode("ascii"):
                 state[5] = None  # never put the shared secret on the wire; the receiver has it
             return tuple(state)
 
         def _setstate_from_dict(self, state):
             setstate(self, state)
-            if _SECRET is not None and self._pyroHmacKey is None:
-                self._pyroHmacKey = _SECRET
+            key = _current()
+            if key is not None and self._pyroHmacKey is None:
+                self._pyroHmacKey = key
 
         def _locate_ns(host=None, port=None, broadcast=True, hmac_key=None):
-            return locate(host, port, broadcast, hmac_key if hmac_key is not None else _SECRET)
+            return locate(host, port, broadcast, hmac_key if hmac_key is not None else _current())
 
+        threading.Thread.__init__ = _thread_init
         core.Proxy.__init__ = _proxy_init
         core.Daemon.__init__ = _daemon_init
         core.Proxy.__getstate_for_dict__ = _getstate_for_dict
@@ -204,8 +229,8 @@ def _install_hooks() -> None:
 
 
 def current_secret() -> bytes | None:
-    """The secret in force for Pyro traffic of this process (``None``: unauthenticated)."""
-    return _SECRET
+    """The secret in force for this thread's Pyro traffic (``None``: unauthenticated)."""
+    return _current()
 
 
 def new_secret() -> str:
@@ -215,22 +240,25 @@ def new_secret() -> str:
 
 @contextlib.contextmanager
 def pyro_secret(secret: str | bytes | None) -> Iterator[bytes | None]:
-    """Authenticate all Pyro4 traffic of this process with ``secret`` while the block runs.
+    """Authenticate the Pyro4 traffic of this run with ``secret`` while the block runs.
 
-    Applies to every proxy, daemon and nameserver lookup created inside the block (hpbandster's
-    included). ``None`` leaves Pyro unauthenticated. Restores the previous secret afterwards.
-    The secret is process-wide: one run (one secret) at a time per process.
+    Applies to every proxy, daemon and nameserver lookup created inside the block by this thread or
+    by the threads it starts (hpbandster's and Pyro's included). ``None`` leaves Pyro
+    unauthenticated. The secret belongs to the thread, not the process: two runs in two threads of
+    one process each keep their own. Restores the thread's previous secret afterwards.
     """
-    global _SECRET
     key = _as_key(secret)
     _install_hooks()
     secure_pyro_config()
-    previous = _SECRET
-    _SECRET = key
+    previous = getattr(_LOCAL, "key", _UNSET)
+    _LOCAL.key = key
     try:
         yield key
     finally:
-        _SECRET = previous
+        if previous is _UNSET:
+            del _LOCAL.key
+        else:
+            _LOCAL.key = previous
 
 
 def secure_pyro_config() -> None:
@@ -269,7 +297,7 @@ class NameServer:
     def start(self) -> tuple[str, int]:
         secure_pyro_config()
         try:
-            _, daemon, _ = Pyro4.naming.startNS(host=self.host, port=self.port, enableBroadcast=False, hmac=_SECRET)
+            _, daemon, _ = Pyro4.naming.startNS(host=self.host, port=self.port, enableBroadcast=False, hmac=_current())
         except OSError as exc:
             raise HyperstarError(
                 f"Could not start the nameserver on {self.host}:{self.port} ({exc.strerror or exc}). "

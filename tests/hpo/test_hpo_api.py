@@ -92,3 +92,31 @@ def test_a_refused_start_leaves_no_run_directory_behind(tiny_task, tmp_path):
     with pytest.raises(InvalidInputError, match="warm start needs a ranking"):
         tune(tiny_task, "hb", run_dir=tmp_path / "new", worker_mode="thread")
     assert not (tmp_path / "new").exists()
+
+
+def test_two_runs_in_two_threads_of_one_process_both_finish_with_their_own_secrets(tiny_task, tmp_path):
+    import threading
+
+    results, errors = {}, {}
+
+    def run(name, optimizer, secret):
+        try:
+            results[name] = tune(tiny_task, optimizer, warm_start=False, max_budget=3, n_iterations=1,
+                                 worker_mode="thread", backbone="smallcnn_tiny", weights=None, resolution=16,
+                                 run_dir=tmp_path / name, secret=secret, ping_interval=1, plot=False, seed=1)
+        except BaseException as exc:  # reported below
+            errors[name] = exc
+
+    threads = [threading.Thread(target=run, args=("a", "hb", "secret-a")),
+               threading.Thread(target=run, args=("b", "bohb", "secret-b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert not any(t.is_alive() for t in threads), "a run hung"
+    assert not errors, errors
+    assert results["a"].n_jobs == results["b"].n_jobs == 4
+    assert results["a"].incumbent is not None and results["b"].incumbent is not None
+    from hyperstar.hpo.seam import current_secret
+
+    assert current_secret() is None  # nothing left behind in this thread
