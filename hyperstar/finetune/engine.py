@@ -20,6 +20,7 @@ therefore valid for every budget.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -96,10 +97,17 @@ class _Feeder:
 # --------------------------------------------------------------------------- the engine
 
 
+#: held while a model is initialised from torch's global generator (anything else that draws from it
+#: while fine-tunes may run in other threads of the process should hold it too)
+MODEL_INIT_LOCK = threading.Lock()
+
+
 def _build_model(
     backbone: str | Backbone, weights: Any, n_classes: int, channels: int, seed: int
 ) -> tuple[Backbone, str]:
-    with torch.random.fork_rng(devices=[]):
+    # torch's global generator initialises the layers: one model at a time, or two fine-tunes in two
+    # threads (tune's thread workers) would draw from each other's stream and start from other weights.
+    with MODEL_INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if isinstance(backbone, Backbone):
             model = backbone

@@ -75,7 +75,9 @@ def check_finetune_setup(task, *, backbone: str, weights: Any, device: str, seed
     task.split(seed=split_seed)
     import torch
 
-    with torch.random.fork_rng(devices=[]):
+    from hyperstar.finetune.engine import MODEL_INIT_LOCK
+
+    with MODEL_INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         create_backbone(backbone, num_classes=task.n_classes, weights=resolve_weights(backbone, weights, check=True),
                         in_channels=task.channels)
