@@ -24,6 +24,8 @@ from ConfigSpace import (
     OrdinalHyperparameter,
     UniformFloatHyperparameter,
 )
+from ConfigSpace.exceptions import ForbiddenValueError
+from ConfigSpace.hyperparameters import Constant, FloatHyperparameter, IntegerHyperparameter
 from ConfigSpace.util import deactivate_inactive_hyperparameters
 
 from hyperstar._internal.convert import plain, plain_dict
@@ -149,7 +151,18 @@ def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace 
     for name, value in config.items():
         hp = space[name]
         value = plain(value)
-        if isinstance(hp, UniformFloatHyperparameter):
+        if isinstance(hp, IntegerHyperparameter):
+            whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+            if isinstance(value, bool) or not whole or not hp.lower <= value <= hp.upper:
+                raise ConfigurationError(
+                    f"Hyperparameter '{name}' must be an integer in [{hp.lower}, {hp.upper}]"
+                    f"{' (log scale)' if hp.log else ''}. Got {value!r}."
+                )
+            value = int(value)
+        elif isinstance(hp, Constant):
+            if value != plain(hp.value):
+                raise ConfigurationError(f"Hyperparameter '{name}' is the constant {plain(hp.value)!r}. Got {value!r}.")
+        elif isinstance(hp, FloatHyperparameter):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigurationError(
                     f"Hyperparameter '{name}' must be a number in [{hp.lower:g}, {hp.upper:g}]. Got {value!r}."
@@ -233,35 +246,59 @@ def sample_configurations(
     hps = list(space.values())
     if method == "random":
         rng = np.random.default_rng(seed)
-        unit = rng.random((n, len(hps)))
+        draw = lambda m: rng.random((m, len(hps)))  # noqa: E731
     elif method == "sobol":
         from scipy.stats import qmc
 
         sampler = qmc.Sobol(d=len(hps), scramble=True, rng=np.random.default_rng(seed))
-        with warnings.catch_warnings():  # balance warning when n is not a power of two
-            warnings.simplefilter("ignore")
-            unit = sampler.random(n)
+
+        def draw(m):
+            with warnings.catch_warnings():  # balance warning when n is not a power of two
+                warnings.simplefilter("ignore")
+                return sampler.random(m)
     else:
         raise InvalidInputError(f"The 'method' argument must be 'sobol' or 'random'. Got {method!r}.")
     configs: list[dict[str, Any]] = []
-    for row in unit:
-        values = {}
-        for hp, u in zip(hps, row):
-            if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
-                k = len(hp.choices) if isinstance(hp, CategoricalHyperparameter) else len(hp.sequence)
-                vec = float(min(int(u * k), k - 1))
-            else:
-                vec = float(u)
-            value = plain(hp.to_value(np.array([vec]))[0])
-            if isinstance(hp, UniformFloatHyperparameter):
-                value = float(np.round(value, 13))  # what a ConfigSpace Configuration stores
-            values[hp.name] = value
-        active = _active(space, values)
-        if active is not None:
-            configs.append({name: values[name] for name in space.keys() if name in active})
-        else:
-            configs.append(plain_dict(dict(deactivate_inactive_hyperparameters(values, space))))
+    rounds = 0
+    # A space with forbidden clauses: the forbidden points are skipped and the sequence continues.
+    while len(configs) < n:
+        rounds += 1
+        if rounds > 50:
+            raise InvalidInputError(
+                f"Could not sample {n} configurations outside the forbidden clauses of the space in 50 rounds "
+                f"(got {len(configs)}); are almost all configurations forbidden?"
+            )
+        for row in draw(n - len(configs) if rounds == 1 else max(n, 16)):
+            config = _config_of_unit_row(space, hps, row)
+            if config is not None:
+                configs.append(config)
+            if len(configs) == n:
+                break
     return configs
+
+
+def _config_of_unit_row(space: ConfigurationSpace, hps: list, row) -> dict[str, Any] | None:
+    """The configuration at a point of the unit cube (None when a forbidden clause excludes it)."""
+    values = {}
+    for hp, u in zip(hps, row):
+        if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
+            k = len(hp.choices) if isinstance(hp, CategoricalHyperparameter) else len(hp.sequence)
+            vec = float(min(int(u * k), k - 1))
+        elif isinstance(hp, Constant):
+            vec = 0.0
+        else:
+            vec = float(u)
+        value = plain(hp.to_value(np.array([vec]))[0])
+        if isinstance(hp, FloatHyperparameter):
+            value = float(np.round(value, 13))  # what a ConfigSpace Configuration stores
+        values[hp.name] = value
+    active = _active(space, values)
+    if active is not None:
+        return {name: values[name] for name in space.keys() if name in active}
+    try:
+        return plain_dict(dict(deactivate_inactive_hyperparameters(values, space)))
+    except ForbiddenValueError:
+        return None
 
 
 def effective_learning_rate(config: Mapping[str, Any]) -> float:
