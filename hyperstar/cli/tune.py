@@ -84,6 +84,8 @@ def add_worker(sub) -> None:
     p.add_argument("--data", default=None, help="the image folder on this machine (default: the path the tune uses)")
     p.add_argument("--work-dir", default=None, help="folder for checkpoints here (default: the tune's run directory)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--objective", default=None,
+                   help="module:function of an optimize() run's objective here (default: the one the run published)")
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the nameserver (default 30)")
     p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_worker)
@@ -227,7 +229,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     secret = args.secret or os.environ.get(SECRET_ENV) or conn.get("secret")
     n = serve_worker(str(run_id), nameserver, int(port), secret=secret, host=args.host, data=args.data,
                      device=args.device, threads=args.threads, work_dir=args.work_dir, parent_pid=args.parent_pid,
-                     wait=args.wait)
+                     wait=args.wait, objective=args.objective)
     if args.verbose or args.debug:
         sys.stderr.write(f"hyperstar: worker done after {n} job(s)\n")
     return 0

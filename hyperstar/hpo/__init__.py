@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     **{n: "hyperstar.hpo.api" for n in ("tune", "resolve_ranking", "OPTIMIZERS")},
+    **{n: "hyperstar.hpo.objective" for n in ("optimize", "ObjectiveWorker")},
     "run_tabular": "hyperstar.hpo.tabular",
     **{n: "hyperstar.hpo.result" for n in ("TuneResult", "summarize")},
     "read_log": "hyperstar.hpo.log",
@@ -59,6 +60,8 @@ _EXPORTS = {
 
 __all__ = [
     "tune",
+    "optimize",
+    "ObjectiveWorker",
     "run_tabular",
     "TuneResult",
     "summarize",

@@ -360,13 +360,18 @@ def tune(
         if result.incumbent is None:
             logger.warning("%s", result.no_result_reason)
         if plot:
-            from hyperstar.plotting import plot_trajectory
-
-            try:
-                plot_trajectory(result, run_dir / PLOT_FILE)
-            except Exception as exc:  # a plot must never cost the result
-                logger.warning("Could not save %s: %s", run_dir / PLOT_FILE, exc)
+            _save_plot(result, run_dir)
     return result
+
+
+def _save_plot(result: TuneResult, run_dir: Path) -> None:
+    """``trajectory.png`` in the run directory; a plot that fails is a warning, never a lost result."""
+    from hyperstar.plotting import plot_trajectory
+
+    try:
+        plot_trajectory(result, run_dir / PLOT_FILE)
+    except Exception as exc:  # a plot must never cost the result
+        logger.warning("Could not save %s: %s", run_dir / PLOT_FILE, exc)
 
 
 def _worker_starter(spec: WorkerSpec, run_id: str, run_dir: Path, task_obj, *, worker_mode: str,

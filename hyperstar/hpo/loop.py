@@ -45,7 +45,8 @@ def _progress_printer(progress) -> Callable[[str], None] | None:
 def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port: int, secret: str | None,
               min_budget: float, max_budget: float, eta: float, n_iterations: int | None, spec: WorkerSpec,
               start_workers: Callable[[str, int, Any], Any], resume: bool, ping_interval: float,
-              progress, write_connection: bool, bracket_order: str = "aggressive_first") -> tuple[int, int]:
+              progress, write_connection: bool, bracket_order: str = "aggressive_first",
+              space=None) -> tuple[int, int]:
     """Nameserver, master, workers; run; always shut everything down. Returns (iterations, new jobs)."""
     say = _progress_printer(progress)
     replay_configs: dict = {}
@@ -106,7 +107,7 @@ def _run_loop(*, optimizer: str, cg, run_dir: Path, run_id: str, host: str, port
                                   nameserver_port=ns.port, host=host, ping_interval=ping_interval,
                                   result_logger=result_log, logger=logging.getLogger("hyperstar.hpo.hpbandster"),
                                   replay_configs=replay_configs, replay_results=replay_results,
-                                  bracket_order=bracket_order)
+                                  bracket_order=bracket_order, space=space)
             if say is not None:
                 master.on_requeue = lambda job, n: say(
                     f"job {tuple(job.id)} at budget {float(job.kwargs['budget']):g} was lost with its worker; "

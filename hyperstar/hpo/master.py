@@ -234,6 +234,6 @@ class _RandomSearchMaster(_SeamMixin, RandomSearch):
     """hpbandster's random search schedule (everything at the maximum budget) with a hyperstar generator."""
 
 
-def _make_master(optimizer: str, cg, **kwargs):
+def _make_master(optimizer: str, cg, space=None, **kwargs):
     cls = _RandomSearchMaster if optimizer == "random" else _HyperBandMaster
-    return cls(config_generator=cg, configspace=default_space(), **kwargs)
+    return cls(config_generator=cg, configspace=space if space is not None else default_space(), **kwargs)

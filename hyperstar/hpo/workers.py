@@ -343,9 +343,13 @@ def load_spec_task(spec: WorkerSpec, data: str | None = None):
 
 def build_worker(spec: WorkerSpec, run_id: str, *, nameserver: str, nameserver_port: int, host: str = DEFAULT_HOST,
                  data: str | None = None, device: str | None = None, work_dir: str | None = None, task=None,
-                 meta: MetaDataset | None = None, id: Any = None) -> HyperstarWorker:
-    """The worker a :class:`WorkerSpec` describes (``task`` / ``meta`` skip loading them)."""
+                 meta: MetaDataset | None = None, objective: Any = None, id: Any = None) -> HyperstarWorker:
+    """The worker a :class:`WorkerSpec` describes (``task`` / ``meta`` / ``objective`` skip loading them)."""
     common = dict(nameserver=nameserver, nameserver_port=nameserver_port, host=host, id=id)
+    if spec.kind == "objective":
+        from hyperstar.hpo.objective import objective_worker
+
+        return objective_worker(spec, run_id, objective=objective, work_dir=work_dir, **common)
     if spec.kind == "tabular":
         from hyperstar.meta.dataset import load_meta_dataset
 
@@ -413,13 +417,14 @@ def _watch_nameserver(host: str, port: int, interval: float = 10.0, misses: int 
 def serve_worker(run_id: str, nameserver: str, nameserver_port: int, *, secret: str | bytes | None = None,
                  host: str = DEFAULT_HOST, data: str | None = None, device: str | None = None,
                  threads: int | None = None, work_dir: str | None = None, parent_pid: int | None = None,
-                 wait: float = 30.0) -> int:
+                 wait: float = 30.0, objective: str | None = None) -> int:
     """Join run ``run_id`` and compute its jobs until the master shuts this worker down.
 
     ``host``: this machine's address as the master can reach it (loopback by default).
     ``secret``: the run's shared secret. ``data``: the image folder on this machine, if its path
     differs from the master's. ``parent_pid``: exit when that process dies (workers started by
-    ``tune``). Returns the number of jobs computed.
+    ``tune``). ``objective``: ``"module:function"`` of an :func:`~hyperstar.hpo.optimize` run's objective on
+    this machine (default: the one the run published). Returns the number of jobs computed.
     """
     if threads:
         import torch
@@ -428,7 +433,7 @@ def serve_worker(run_id: str, nameserver: str, nameserver_port: int, *, secret: 
     with pyro_secret(secret):
         spec = fetch_spec(nameserver, int(nameserver_port), run_id, wait=wait)
         worker = build_worker(spec, run_id, nameserver=nameserver, nameserver_port=int(nameserver_port), host=host,
-                              data=data, device=device, work_dir=work_dir)
+                              data=data, device=device, work_dir=work_dir, objective=objective)
         if parent_pid is not None:
             threading.Thread(target=_watch_parent, args=(int(parent_pid),), daemon=True).start()
         threading.Thread(target=_watch_nameserver, args=(nameserver, int(nameserver_port)), daemon=True).start()
