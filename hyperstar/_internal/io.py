@@ -7,18 +7,34 @@
 * :func:`atomic_write_group`: several files that must change together (a model's weights and its
   description): all are written and fsync'd before any is renamed.
 * :func:`append_jsonl`: one record as one complete line, in a single ``write`` then fsync.
+
+A write that fails for lack of space (``ENOSPC``/``EDQUOT`` anywhere in the error's chain, or torch's
+``[enforce fail at inline_container.cc ...]`` / ``PytorchStreamWriter failed writing`` with almost nothing
+free) raises :class:`~hyperstar.exceptions.DiskFullError` naming the path, the space needed and the
+space free. Temporary files (``.NAME.tmpPID`` beside the target) are removed on every error, a
+``KeyboardInterrupt`` included; only a process killed outright (``kill -9``) can leave one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from hyperstar._internal.convert import json_safe
+from hyperstar.exceptions import DiskFullError
+
+#: errno values that mean "no room": a full disk or an exhausted quota
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: what torch.save's C++ writer says when a write of its zip container came up short
+_TORCH_WRITE_FAILURES = ("inline_container.cc", "PytorchStreamWriter failed writing", "file write failed")
+#: a torch write failure with less than this free where it wrote counts as a full disk
+LOW_SPACE_BYTES = 1 << 20
 
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -34,39 +50,118 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_group(writers: Mapping[str | Path, Callable[[IO[bytes]], None]], *, mode: int | None = None) -> None:
+def free_bytes(folder: str | Path) -> int | None:
+    """Bytes free for this user under ``folder`` (``None`` when it cannot be told)."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return None
+
+
+def _chain(exc: BaseException):
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(seen) < 20:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def disk_full_errno(exc: BaseException, folder: str | Path | None = None) -> int | None:
+    """``ENOSPC``/``EDQUOT`` when ``exc`` says the disk is full, else ``None``: an ``OSError`` with
+    that errno anywhere in its chain, or torch's short-write ``RuntimeError`` while ``folder`` has
+    less than :data:`LOW_SPACE_BYTES` free."""
+    for e in _chain(exc):
+        if isinstance(e, DiskFullError):
+            return e.errno
+        if isinstance(e, OSError) and e.errno in DISK_FULL_ERRNOS:
+            return e.errno
+    if folder is not None and any(isinstance(e, RuntimeError) and any(m in str(e) for m in _TORCH_WRITE_FAILURES)
+                                  for e in _chain(exc)):
+        free = free_bytes(folder)
+        if free is not None and free < LOW_SPACE_BYTES:
+            return errno.ENOSPC
+    return None
+
+
+def estimate_torch_bytes(obj: Any) -> int:
+    """About how many bytes ``torch.save(obj)`` writes: the tensors' storages plus a little per entry."""
+    import torch
+
+    seen: set[tuple[int, int]] = set()
+    total, stack = 1024, [obj]
+    while stack:
+        x = stack.pop()
+        total += 64
+        if isinstance(x, torch.Tensor):
+            storage = x.untyped_storage()
+            key = (storage.data_ptr(), storage.nbytes())
+            if key not in seen:
+                seen.add(key)
+                total += storage.nbytes()
+        elif isinstance(x, Mapping):
+            stack.extend(x.values())
+            total += sum(len(str(k)) for k in x)
+        elif isinstance(x, (list, tuple, set)):
+            stack.extend(x)
+        elif isinstance(x, (str, bytes)):
+            total += len(x)
+    return total
+
+
+def atomic_write_group(writers: Mapping[str | Path, Callable[[IO[bytes]], None]], *, mode: int | None = None,
+                       sizes: Mapping[str | Path, int] | None = None) -> None:
     """Write several files so that a failure while writing (a full disk, an error) changes none of them:
-    every temporary file is written and fsync'd first, then all are renamed over their targets."""
+    every temporary file is written and fsync'd first, then all are renamed over their targets.
+
+    ``sizes``: the expected size of each file, if known (for the :class:`DiskFullError` message).
+    """
     done: list[tuple[Path, Path]] = []
+    current: Path | None = None
+    written = 0
     try:
         for target, write in writers.items():
-            target = Path(target)
+            target = current = Path(target)
             tmp = _tmp_path(target)
             done.append((tmp, target))
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644 if mode is None else mode)
             with os.fdopen(fd, "wb") as fh:
-                write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+                try:
+                    write(fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                finally:
+                    with contextlib.suppress(OSError, ValueError):
+                        written += os.fstat(fh.fileno()).st_size
         for tmp, target in done:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         for tmp, _ in done:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        if isinstance(exc, Exception) and current is not None:
+            code = disk_full_errno(exc, current.parent)
+            if code is not None:
+                hint = sum(int(v) for v in (sizes or {}).values()) or None
+                needed = hint if hint and hint >= written else written or None
+                raise DiskFullError(current, needed, free_bytes(current.parent), quota=code == errno.EDQUOT,
+                                    at_least=needed is not None and needed == written and not hint) from exc
         raise
     for folder in {target.parent for _, target in done}:
         _fsync_dir(folder)
 
 
-def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], mode: int | None = None) -> Path:
-    atomic_write_group({path: write}, mode=mode)
+def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], mode: int | None = None,
+                  size: int | None = None) -> Path:
+    atomic_write_group({path: write}, mode=mode, sizes=None if size is None else {path: size})
     return Path(path)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` atomically (``mode``: file permissions, e.g. ``0o600`` for secrets)."""
-    return _atomic_write(path, lambda fh: fh.write(data), mode)
+    return _atomic_write(path, lambda fh: fh.write(data), mode, len(data))
 
 
 def atomic_write_text(path: str | Path, text: str, *, mode: int | None = None) -> Path:
@@ -85,7 +180,7 @@ def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     """``torch.save(obj)`` to ``path`` atomically: a full disk or a kill leaves the old file or none."""
     import torch
 
-    return _atomic_write(path, lambda fh: torch.save(obj, fh))
+    return _atomic_write(path, lambda fh: torch.save(obj, fh), size=estimate_torch_bytes(obj))
 
 
 def jsonl_line(record: Mapping[str, Any] | Any) -> bytes:
@@ -95,11 +190,24 @@ def jsonl_line(record: Mapping[str, Any] | Any) -> bytes:
 
 def append_jsonl(path: str | Path, record: Mapping[str, Any] | Any) -> None:
     """Append ``record`` as one complete line: a single ``write`` and an fsync, so a kill leaves whole
-    lines (a cut last line is repaired by the readers)."""
+    lines (a cut last line is repaired by the readers). On a full disk the part of the line that was
+    written is cut off again and :class:`DiskFullError` is raised."""
     line = jsonl_line(record)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    n = 0
     try:
-        os.write(fd, line)
+        n = os.write(fd, line)
+        if n < len(line):  # a short write: the disk filled up within the line
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         os.fsync(fd)
+    except OSError as exc:
+        code = disk_full_errno(exc)
+        if code is None:
+            raise
+        with contextlib.suppress(OSError):
+            end = os.lseek(fd, 0, os.SEEK_CUR)
+            if n and os.fstat(fd).st_size == end:  # nobody appended after our piece: cut it off
+                os.ftruncate(fd, end - n)
+        raise DiskFullError(path, len(line), free_bytes(Path(path).parent), quota=code == errno.EDQUOT) from exc
     finally:
         os.close(fd)
