@@ -93,7 +93,7 @@ def resolve_ranking(task: Any = None, *, recommender=None, ranking: Sequence[Any
         from hyperstar.ranking.baselines import AverageRank
 
         order = AverageRank().fit(meta).order()
-        return as_ranking([meta.configs[i] for i in order[: int(n_ranked)]])
+        return as_ranking([meta.configs[i] for i in order[: int(n_ranked)]], getattr(meta, "space", None))
     raise InvalidInputError(
         "A warm start needs a ranking: pass recommender=..., ranking=... or meta=... (average-rank portfolio), "
         "or warm_start=False."

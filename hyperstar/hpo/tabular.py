@@ -80,12 +80,14 @@ def run_tabular(
         ranking = [meta.configs[int(i)] for i in ranking]
     if warm_start and ranking is None and others is None:
         raise InvalidInputError("A warm start on a one-task meta-dataset needs an explicit ranking.")
+    space = getattr(meta, "space", None)  # a meta-dataset over a user's own space, else hyperstar's
     ranked = resolve_ranking(None, ranking=ranking, meta=others, warm_start=warm_start, n_ranked=meta.n_configs)
     if adaptive and others is None:
         raise InvalidInputError("adaptive=True needs other tasks in the meta-dataset.")
     cg = _make_generator(optimizer, ranked, seed=seed, random_fraction=random_fraction,
                          adaptive=AdaptiveRanking(others) if adaptive else None, max_budget=max_budget,
-                         candidates=meta.configs, options=generator_options)
+                         candidates=meta.configs, options={**(generator_options or {}),
+                                                           **({"space": space} if space is not None else {})})
     spec = WorkerSpec(kind="tabular", max_budget=max_budget, seed=seed, task_index=task_index,
                       meta=str(meta.path) if meta.path else None)
     tmp = None
@@ -108,7 +110,7 @@ def run_tabular(
                                   port=0, secret=_secrets.token_hex(8), min_budget=min_budget, max_budget=max_budget,
                                   eta=eta, n_iterations=n_iterations, spec=spec, start_workers=start_workers,
                                   resume=False, ping_interval=ping_interval, progress=False, write_connection=False,
-                                  bracket_order=bracket_order)
+                                  bracket_order=bracket_order, space=space)
         oracle = float(np.nanmax(meta.curves[task_index, :, max_budget - 1]))
         return summarize(folder, max_budget, optimizer=optimizer, warm_start=warm_start, n_new_jobs=n_new,
                          keep_run_dir=run_dir is not None,
