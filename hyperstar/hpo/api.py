@@ -69,9 +69,11 @@ _RESUME_KEYS = ("optimizer", "min_budget", "max_budget", "eta", "warm_start", "s
 
 def resolve_ranking(task: Any = None, *, recommender=None, ranking: Sequence[Any] | None = None,
                     meta: MetaDataset | None = None, warm_start: bool = True, n_ranked: int = 100,
-                    seed: int | None = None) -> list[dict[str, Any]]:
-    """The warm-start ranking (configs best first): ``ranking`` as given, else ``recommender.recommend(task)``,
-    else the average-rank portfolio of ``meta``; empty without a warm start.
+                    seed: int | None = None, ranker=None) -> list[dict[str, Any]]:
+    """The warm-start ranking (configs best first): ``ranking`` as given, else ``ranker.rank(task)`` (any
+    :class:`~hyperstar.ranking.protocol.Ranker`, fitted: the Recommender or a baseline such as
+    ``NearestNeighbors().fit(meta)``), else ``recommender.recommend(task)``, else the average-rank portfolio
+    of ``meta``; empty without a warm start.
 
         >>> resolve_ranking(ranking=[{"lr": 0.1}, {"lr": 0.1}, {"lr": 0.01}])[1]["lr"]
         0.01
@@ -83,6 +85,11 @@ def resolve_ranking(task: Any = None, *, recommender=None, ranking: Sequence[Any
         if not out:
             raise InvalidInputError("The 'ranking' is empty; pass configurations best first, or warm_start=False.")
         return out
+    if ranker is not None:
+        if not hasattr(ranker, "rank"):
+            raise InvalidInputError(f"A ranker needs rank(task, candidates, k) (the Ranker protocol). Got "
+                                    f"{type(ranker).__name__}.")
+        return as_ranking(ranker.rank(task, k=int(n_ranked)), getattr(meta, "space", None))
     if recommender is not None:
         from hyperstar.data import Task
 
@@ -218,6 +225,7 @@ def tune(
     optimizer: str = "bohb",
     *,
     recommender=None,
+    ranker=None,
     ranking: Sequence[Any] | None = None,
     meta: MetaDataset | str | Path | None = None,
     warm_start: bool = True,
@@ -252,7 +260,9 @@ def tune(
 
     ``task``: an image folder (path) or a :class:`~hyperstar.data.Task`. ``optimizer``: ``"bohb"``,
     ``"hb"`` or ``"random"``. Warm start (``warm_start=True``): the ranking is ``ranking`` if given,
-    else ``recommender.recommend(task)``, else the average-rank portfolio of ``meta``; HB takes
+    else ``ranker.rank(task)`` (any fitted :class:`~hyperstar.ranking.protocol.Ranker`, e.g.
+    ``ranker=NearestNeighbors().fit(meta)``), else ``recommender.recommend(task)``, else the average-rank
+    portfolio of ``meta``; HB takes
     the next ranked configuration for every new slot (``random_fraction`` mixes in random ones),
     BOHB replaces its random picks by ranked ones and its KDE learns from them, random search
     evaluates the ranking in order at the maximum budget. ``adaptive=True`` re-ranks the rest as
@@ -327,7 +337,7 @@ def tune(
             ranked = as_ranking(json.loads((run_dir / RANKING_FILE).read_text()))
         else:
             ranked = resolve_ranking(task_obj, recommender=recommender, ranking=ranking, meta=meta,
-                                     warm_start=warm_start, n_ranked=n_ranked, seed=seed)
+                                     warm_start=warm_start, n_ranked=n_ranked, seed=seed, ranker=ranker)
         if data_format == "npz" and not Path(data).is_file():
             _save_task(task_obj, data)
         if not saved_ranking:

@@ -9,6 +9,7 @@ _EXPORTS = {
     **{n: "hyperstar.ranking.baselines" for n in ("RandomOrder", "AverageRank", "NearestNeighbors", "Oracle",
                                                    "BASELINES")},
     "AdaptiveRanking": "hyperstar.ranking.adaptive",
+    "Ranker": "hyperstar.ranking.protocol",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

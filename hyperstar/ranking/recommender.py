@@ -392,6 +392,11 @@ class Recommender:
                     seen.add(config_key(c))
         return out
 
+    def rank(self, task, candidates: Sequence[Mapping[str, Any]] | None = None, k: int = 10) -> list[dict[str, Any]]:
+        """The :class:`~hyperstar.ranking.protocol.Ranker` interface: the configurations of :meth:`recommend`,
+        best first, as plain dicts."""
+        return [dict(r.config) for r in self.recommend(task, k=k, candidates=candidates)]
+
     def recommend(self, task, k: int = 10, candidates: Sequence[Mapping[str, Any]] | None = None,
                   budget: int | None = None, seed: int | None = None) -> list[Recommendation]:
         """The ``k`` best-scored candidate configurations for ``task``, best first."""
