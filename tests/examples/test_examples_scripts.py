@@ -98,3 +98,17 @@ def test_tune_warm_bohb_runs_warm_started_bohb_with_two_workers(tmp_path):
     first = json.loads((run / "configs.json").read_text().splitlines()[0])
     assert first[2]["source"] == "ranking" and first[2]["rank"] == 1  # warm-started by the recommender
     assert (run / "trajectory.png").is_file() and "incumbent after 4 jobs" in proc.stdout
+
+
+def test_tune_random_forest_builds_a_meta_dataset_and_compares_three_methods(tmp_path):
+    out = tmp_path / "out"
+    proc = run_example("tune_random_forest.py", "--n-configs", "6", "--max-trees", "27", "--tasks", "4",
+                       "--out", str(out), cwd=tmp_path, timeout=240)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["methods"]) == {"defaults", "random search", "hyperband, portfolio warm start"}
+    for row in summary["methods"].values():
+        assert 0.5 < row["val_acc"] <= 1.0 and 0.5 < row["test_acc"] <= 1.0
+    ranking = json.loads((out / "hyperband" / "ranking.json").read_text())
+    first = json.loads((out / "hyperband" / "configs.json").read_text().splitlines()[0])[1]
+    assert first == ranking[0]  # Hyperband's first configuration is the portfolio's top one
+    assert "not among them" in proc.stdout
