@@ -119,3 +119,30 @@ def test_two_process_workers_killed_with_the_master_resume_exactly(tmp_path):
     assert len(keys) == len(set(keys)) == int(n_jobs) == 20  # nothing lost, nothing done twice
     assert int(n_new) == 20 - len(before) and has_incumbent == "True"
     assert {x[3]["info"]["pid"] for x in logged if x[3] is not None} - {os.getpid()}  # ran in other processes
+
+
+def test_a_worker_started_by_hand_joins_an_optimize_run_with_its_objective(tmp_path):
+    import threading
+
+    run = tmp_path / "run"
+    out = {}
+
+    def master():
+        out["result"] = optimize("objectives_for_tests:score", forest_like_space(), optimizer="hb", min_budget=1,
+                                 max_budget=3, n_iterations=1, n_workers=0, worker_mode="process", run_dir=run,
+                                 plot=False)
+
+    t = threading.Thread(target=master)
+    t.start()
+    try:
+        wait_until(lambda: (run / "nameserver.json").is_file(), 60, "the run's nameserver.json")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+        worker = subprocess.run([sys.executable, "-m", "hyperstar.cli", "worker", "--run-dir", str(run),
+                                 "--objective", "objectives_for_tests:score"], env=env, capture_output=True,
+                                text=True, timeout=120)
+    finally:
+        t.join(timeout=120)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    r = out["result"]
+    assert r.n_jobs == 4 and r.incumbent is not None
+    assert {x[3]["info"]["pid"] for x in _results(run) if x[3] is not None} != {os.getpid()}
