@@ -30,7 +30,7 @@ from ConfigSpace.util import deactivate_inactive_hyperparameters
 
 from hyperstar._internal.convert import plain, plain_dict
 from hyperstar._internal.io import atomic_write_text
-from hyperstar.exceptions import ConfigurationError, InvalidInputError
+from hyperstar.exceptions import ConfigurationError, ConfigurationWarning, InvalidInputError
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -132,8 +132,9 @@ def default_configuration(space: ConfigurationSpace | None = None) -> dict[str, 
 def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace | None = None) -> dict[str, Any]:
     """Check ``config`` against ``space`` and return it as a plain dict of its active values.
 
-    Inactive hyperparameters that are given are dropped (e.g. ``momentum`` for AdamW).
-    Raises :class:`ConfigurationError` naming the offending hyperparameter and the legal range.
+    Inactive hyperparameters that are given are dropped (e.g. ``momentum`` for AdamW), each with a one-line
+    :class:`~hyperstar.exceptions.ConfigurationWarning` naming the condition it needs. Raises
+    :class:`ConfigurationError` naming the offending hyperparameter and the legal range.
     """
     space = space or default_space()
     if not isinstance(config, Mapping):
@@ -191,12 +192,29 @@ def validate_configuration(config: Mapping[str, Any], space: ConfigurationSpace 
     full.update(values)
     active = _active(space, full)
     if active is not None:
-        return {name: full[name] for name in space.keys() if name in active}
-    try:
-        conf = deactivate_inactive_hyperparameters(full, space)
-    except Exception as exc:  # ConfigSpace raises several types; one message for all
-        raise ConfigurationError(f"The configuration is not valid in the search space: {exc}") from None
-    return plain_dict(dict(conf))
+        out = {name: full[name] for name in space.keys() if name in active}
+    else:
+        try:
+            out = plain_dict(dict(deactivate_inactive_hyperparameters(full, space)))
+        except Exception as exc:  # ConfigSpace raises several types; one message for all
+            raise ConfigurationError(f"The configuration is not valid in the search space: {exc}") from None
+    for name in values:
+        if name not in out:
+            warnings.warn(_dropped_message(space, name, out), ConfigurationWarning, stacklevel=2)
+    return out
+
+
+def _dropped_message(space: ConfigurationSpace, name: str, active: Mapping[str, Any]) -> str:
+    """Why a given value is dropped: the condition that makes its hyperparameter inactive."""
+    conds = [c for c in space.conditions if getattr(getattr(c, "child", None), "name", None) == name]
+    if not conds:
+        return f"Hyperparameter '{name}' is inactive in this configuration; the value given for it is dropped."
+    cond = conds[0]
+    parent = getattr(getattr(cond, "parent", None), "name", None)
+    need = str(cond).split("|")[-1].strip()
+    here = (f"here {parent}={active[parent]!r}" if parent in active else f"here {parent} is itself inactive") \
+        if parent else "not met here"
+    return f"Hyperparameter '{name}' applies only when {need} ({here}); the value given for it is dropped."
 
 
 def _active(space: ConfigurationSpace, values: Mapping[str, Any]) -> set[str] | None:
@@ -329,17 +347,40 @@ def config_from_json(text_or_path: str | Path, space: ConfigurationSpace | None 
     """
     text = str(text_or_path)
     stripped = text.strip()
+    where = "The configuration"
+    if not stripped:
+        raise ConfigurationError(
+            "The configuration is empty. Pass JSON text such as '{\"lr\": 0.01}' or the path of a JSON file."
+        )
     if not stripped.startswith("{"):
         path = Path(text)
         if not path.is_file():
             raise ConfigurationError(
                 f"The configuration {text!r} is neither JSON text (starting with '{{') nor an existing file."
             )
-        stripped = path.read_text()
+        where = f"The configuration file '{path}'"
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"{where} cannot be read ({exc.strerror or exc}).") from None
+        try:
+            stripped = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(
+                f"{where} is not a JSON text file (byte 0x{raw[exc.start]:02x} at position {exc.start} is not UTF-8). "
+                "Pass a JSON object such as {\"lr\": 0.01}."
+            ) from None
+        if not stripped.strip():
+            raise ConfigurationError(f"{where} is empty. Write a JSON object such as {{\"lr\": 0.01}} in it.")
     try:
         values = json.loads(stripped)
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"The configuration is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+        raise ConfigurationError(
+            f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. "
+            "Pass a JSON object such as {\"lr\": 0.01}."
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(f"{where} is not a flat JSON object (it is nested too deeply).") from None
     return validate_configuration(values, space)
 
 

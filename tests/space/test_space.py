@@ -62,10 +62,25 @@ def test_conditional_hyperparameters_inactive_where_they_do_not_apply():
         assert ("l2sp_strength" in config) == (config.get("use_l2sp") == "yes")
 
 
-def test_validation_fills_defaults_and_drops_inactive():
-    config = validate_configuration({"optimizer": "adamw", "lr": 0.001, "momentum": 0.5})
+def test_validation_fills_defaults_and_drops_inactive_with_a_one_line_warning():
+    import warnings
+
+    from hyperstar.exceptions import ConfigurationWarning
+
+    with pytest.warns(ConfigurationWarning) as record:
+        config = validate_configuration({"optimizer": "adamw", "lr": 0.001, "momentum": 0.5})
     assert "momentum" not in config and config["lr"] == 0.001
-    assert validate_configuration({"batch_size": np.int64(32)})["batch_size"] == 32
+    assert [str(w.message) for w in record] == [
+        "Hyperparameter 'momentum' applies only when optimizer == 'sgd' (here optimizer='adamw'); "
+        "the value given for it is dropped."]
+    with pytest.warns(ConfigurationWarning, match="'l2sp_strength' applies only when use_l2sp == 'yes' "
+                                                  r"\(here use_l2sp is itself inactive\)"):
+        validate_configuration({"train_mode": "linear_probe", "l2sp_strength": 0.01})
+    with warnings.catch_warnings():  # values that apply, and defaults of inactive ones, pass silently
+        warnings.simplefilter("error")
+        assert validate_configuration({"batch_size": np.int64(32)})["batch_size"] == 32
+        assert "momentum" not in validate_configuration({"optimizer": "adamw"})
+        validate_configuration({"optimizer": "sgd", "momentum": 0.5, "use_weight_decay": "yes", "weight_decay": 1e-3})
 
 
 @pytest.mark.parametrize(
@@ -117,6 +132,26 @@ def test_bad_json_and_missing_file_are_clear():
         config_from_json("{lr: 0.1}")
     with pytest.raises(ConfigurationError, match="neither JSON text"):
         config_from_json("no/such/file.json")
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_configuration_is_an_error_not_the_defaults(text):
+    with pytest.raises(ConfigurationError, match=r"The configuration is empty\. Pass JSON text"):
+        config_from_json(text)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (bytes(range(256)) * 4, r"is not a JSON text file \(byte 0x80 at position 128 is not UTF-8\)"),
+    (b"\x00\x01{}", "is not valid JSON"),
+    (b"", "is empty. Write a JSON object"),
+    (b'{"lr": ', "is not valid JSON: Expecting value at line 1"),
+])
+def test_a_binary_or_broken_configuration_file_gives_one_line_naming_the_file(tmp_path, content, fragment):
+    path = tmp_path / "config.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigurationError, match=fragment) as info:
+        config_from_json(str(path))
+    assert f"'{path}'" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_bad_sample_count():
