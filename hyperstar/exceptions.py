@@ -30,10 +30,14 @@ class NotFittedError(HyperstarError, RuntimeError):
     """A model was used before `fit` was called."""
 
 
-class IncompatibleVersionError(HyperstarError):
+class IncompatibleVersionError(InvalidInputError):
     """A saved file was written by an incompatible version of hyperstar."""
 
 
+
+
+class ConfigurationWarning(UserWarning):
+    """A configuration was accepted with a change (e.g. a value given for an inactive hyperparameter was dropped)."""
 
 class ModelFileError(InvalidInputError):
     """A saved model, checkpoint or weights file is empty, truncated, damaged or not hyperstar's."""

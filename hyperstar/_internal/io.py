@@ -1,4 +1,4 @@
-"""File writes that a kill, a crash or a full disk cannot leave half done.
+"""File writes that a kill, a crash or a full disk cannot leave half done, and torch files read safely.
 
 * :func:`atomic_write_bytes` / :func:`atomic_write_text` / :func:`atomic_write_json` /
   :func:`atomic_torch_save`: write a temporary file beside the target, fsync it, rename it over the
@@ -7,6 +7,10 @@
 * :func:`atomic_write_group`: several files that must change together (a model's weights and its
   description): all are written and fsync'd before any is renamed.
 * :func:`append_jsonl`: one record as one complete line, in a single ``write`` then fsync.
+
+:func:`load_torch_file` reads a torch file with ``weights_only=True`` (no code from the file runs)
+and turns every way it can fail into one :class:`~hyperstar.exceptions.ModelFileError` line: empty,
+not a PyTorch file, holding Python objects, truncated or damaged.
 
 A write that fails for lack of space (``ENOSPC``/``EDQUOT`` anywhere in the error's chain, or torch's
 ``[enforce fail at inline_container.cc ...]`` / ``PytorchStreamWriter failed writing`` with almost nothing
@@ -21,13 +25,16 @@ import contextlib
 import errno
 import json
 import os
+import pickle
+import re
 import shutil
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from hyperstar._internal.convert import json_safe
-from hyperstar.exceptions import DiskFullError
+from hyperstar.exceptions import DiskFullError, ModelFileError
 
 #: errno values that mean "no room": a full disk or an exhausted quota
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -211,3 +218,50 @@ def append_jsonl(path: str | Path, record: Mapping[str, Any] | Any) -> None:
         raise DiskFullError(path, len(line), free_bytes(Path(path).parent), quota=code == errno.EDQUOT) from exc
     finally:
         os.close(fd)
+
+
+# --------------------------------------------------------------------------- reading torch files
+
+#: how torch.save's files begin: a zip archive (the format since torch 1.6) or the legacy pickle format
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def load_torch_file(path: str | Path, *, what: str, label: str = "", todo: str = "") -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, with one-line errors in the project's template.
+
+    ``what``: the kind of file, as in "'PATH' is not a hyperstar {what} file (...)"; ``label``: a word
+    put before the path ("Checkpoint"); ``todo``: what the user should do, appended to every message.
+    Never suggests ``weights_only=False``: a file holding Python objects is refused, whoever wrote it.
+    """
+    import torch
+
+    path = Path(path)
+    name = f"{label} '{path}'" if label else f"'{path}'"
+    tail = f" {todo}" if todo else ""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_LEGACY_MAGIC))
+    except OSError as exc:
+        raise ModelFileError(f"{name} cannot be read ({exc.strerror or type(exc).__name__}).{tail}") from None
+    if not head:
+        raise ModelFileError(f"{name} is not a hyperstar {what} file (it is empty).{tail}")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_LEGACY_MAGIC)):
+        raise ModelFileError(f"{name} is not a hyperstar {what} file (it is not a PyTorch file).{tail}")
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are noise here
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found:
+            raise ModelFileError(
+                f"{name} is not a hyperstar {what} file (it holds Python objects, e.g. {found.group(1)}, besides "
+                f"tensors; hyperstar loads tensors only and never runs code from a file).{tail}"
+            ) from None
+        raise ModelFileError(f"{name} is truncated or damaged (its contents cannot be decoded).{tail}") from None
+    except (RuntimeError, EOFError, OSError, KeyError, ValueError, IndexError, TypeError, AttributeError,
+            UnicodeDecodeError, MemoryError, OverflowError) as exc:
+        # A cut zip archive ("failed finding central directory"), a cut pickle (EOFError), a bad offset ...
+        reason = "it ends early" if isinstance(exc, EOFError) else "its archive is incomplete or corrupt"
+        raise ModelFileError(f"{name} is truncated or damaged ({reason}).{tail}") from None

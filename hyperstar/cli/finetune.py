@@ -52,29 +52,43 @@ def format_curve(result) -> str:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
+    """Fine-tune and print the curve. On a full disk the checkpoint is lost, not the training: the finished
+    result is printed first, then the one-line disk-full error (exit status 1)."""
+    from hyperstar.exceptions import DiskFullError
     from hyperstar.finetune import fine_tune
     from hyperstar.space import config_from_json, default_configuration
 
-    config = config_from_json(args.config) if args.config else default_configuration()
+    # An empty --config is a mistake, not "the defaults" (config_from_json says so).
+    config = config_from_json(args.config) if args.config is not None else default_configuration()
     task = load_task(args.path, args.resolution, args.channels)
-    result = fine_tune(
-        task,
-        config,
-        budget=args.epochs,
-        max_budget=args.max_budget,
-        backbone=args.backbone,
-        weights=args.weights,
-        seed=args.seed,
-        device=args.device,
-        checkpoint_path=args.checkpoint,
-        resume_from=args.resume,
-        progress=stderr_tty() and not args.json,
-    )
-    if args.json:
+    try:
+        result = fine_tune(
+            task,
+            config,
+            budget=args.epochs,
+            max_budget=args.max_budget,
+            backbone=args.backbone,
+            weights=args.weights,
+            seed=args.seed,
+            device=args.device,
+            checkpoint_path=args.checkpoint,
+            resume_from=args.resume,
+            progress=stderr_tty() and not args.json,
+        )
+    except DiskFullError as exc:
+        if exc.result is None:
+            raise
+        _show(exc.result, args.json)
+        raise
+    _show(result, args.json)
+    return 0
+
+
+def _show(result, as_json: bool) -> None:
+    if as_json:
         print_json(result.to_dict())
     else:
-        print(format_curve(result))
-    return 0
+        print(format_curve(result), flush=True)
 
 
 def space_rows(space) -> list[dict[str, Any]]:

@@ -6,6 +6,11 @@ horizon, and a checkpoint (:mod:`~hyperstar.finetune.checkpoint`) saved at epoch
 continued to any larger budget with the same result as training from scratch. Stored curves are
 therefore valid for every budget.
 
+Reproducibility: on the CPU, the same seed, data, configuration and **intra-op thread count**
+(``torch.get_num_threads()``, which ``threads=`` sets) give the same curve, bit for bit. Another
+thread count sums in another order and can change the curve (by a validation image or two after a
+few epochs); every result records the count it ran with (``FineTuneResult.threads``).
+
     >>> import numpy as np
     >>> from hyperstar.data import Task
     >>> from hyperstar.finetune import fine_tune
@@ -19,7 +24,9 @@ therefore valid for every budget.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -35,11 +42,12 @@ from hyperstar._internal.device import resolve_device
 from hyperstar._internal.paths import resolve_weights
 from hyperstar._internal.validation import check_int
 from hyperstar.data import Split, Task
-from hyperstar.exceptions import InvalidInputError
+from hyperstar.exceptions import DiskFullError, InvalidInputError
 from hyperstar.finetune.augment import augment
 from hyperstar.finetune.checkpoint import (
     TrainState,
     check_resume,
+    data_digest,
     load_checkpoint,
     save_checkpoint,
 )
@@ -49,6 +57,8 @@ from hyperstar.models.backbones import Backbone, create_backbone, state_dict_dig
 from hyperstar.space import validate_configuration
 
 __all__ = ["EpochRecord", "FineTuneResult", "fine_tune", "lr_multiplier", "resolve_device"]
+
+logger = logging.getLogger(__name__)
 
 #: A run whose train or validation loss exceeds this many times ln(n_classes), the loss of a
 #: uniform guess, has diverged even if the loss is still finite.
@@ -199,6 +209,7 @@ def fine_tune(
     num_workers: int = 0,
     progress: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    threads: int | None = None,
 ) -> FineTuneResult:
     """Fine-tune ``backbone`` on ``task`` with ``config`` for ``budget`` epochs.
 
@@ -210,7 +221,17 @@ def fine_tune(
     from scratch would give. A run whose loss becomes NaN or infinite, or explodes past
     ``EXPLODED_LOSS_FACTOR * ln(n_classes)``, stops after that epoch and comes back with
     ``diverged=True`` (it never raises); a non-finite model is scored as always predicting the
-    most frequent training class. Same seed on CPU, same curve.
+    most frequent training class.
+
+    Same seed on the CPU, same curve, for the same intra-op thread count: ``threads`` sets it
+    (``torch.set_num_threads``, which is process-wide and stays set); ``None`` keeps the process's.
+    The count used is in ``result.threads``.
+
+    A checkpoint that cannot be written for lack of space raises
+    :class:`~hyperstar.exceptions.DiskFullError` *after* the training: its ``result`` attribute holds
+    the finished :class:`FineTuneResult` (curve and accuracies measured, ``checkpoint=None``), so a
+    caller can still report or record it; no temporary file is left and an older checkpoint at the
+    path is kept. Callers that schedule jobs (the HPO workers) treat it as a retryable crash.
     """
     t_start = time.perf_counter()
     config = validate_configuration(config or {})
@@ -222,6 +243,10 @@ def fine_tune(
             "Raise max_budget or lower budget."
         )
     seed = check_int(seed, "seed", "fine_tune", 0)
+    if threads is not None:
+        torch.set_num_threads(check_int(threads, "threads", "fine_tune", 1, 4096))
+    if checkpoint_path is not None:
+        _check_checkpoint_path(Path(checkpoint_path))
     dev = resolve_device(device)
     amp = dev.type == "cuda"
     split = split if split is not None else task.split(seed=split_seed)
@@ -244,13 +269,14 @@ def fine_tune(
     l2sp = float(config.get("l2sp_strength", 0.0)) if anchors else 0.0
     smoothing = float(config.get("label_smoothing", 0.0))
     base_lrs = [float(config["lr"])] * len(optimizer.param_groups)
+    data = data_digest(task, split) if checkpoint_path is not None or resume_from is not None else ""
 
     curve: list[EpochRecord] = []
     start_epoch = 0
     if resume_from is not None:
         state = load_checkpoint(resume_from)
         check_resume(state, config=config, seed=seed, max_budget=max_budget, backbone=backbone_name,
-                     init_digest=init_digest, budget=budget, path=resume_from)
+                     init_digest=init_digest, budget=budget, path=resume_from, n_classes=task.n_classes, data=data)
         anchors = state.restore(model, optimizer, anchors, gen, dev)
         curve = list(state.curve)
         start_epoch = state.epoch
@@ -259,12 +285,14 @@ def fine_tune(
     train_seconds, samples = 0.0, 0
     step = start_epoch * epoch_steps
     epochs = range(start_epoch, budget)
+    threads_seen = {torch.get_num_threads()}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=budget - start_epoch, desc="fine-tune", unit="epoch", leave=False)
     for epoch in epochs:
+        threads_seen.add(torch.get_num_threads())
         t_epoch = time.perf_counter()
         _train_mode(model)
         order = torch.randperm(n_train, generator=gen)
@@ -329,12 +357,20 @@ def fine_tune(
     elif eval_test and len(split.test):
         test_acc = _evaluate(model, _Feeder(task, split.test, dev, num_workers), dev, amp)[1]
 
-    saved = None
+    saved, save_error = None, None
     if checkpoint_path is not None and not diverged:
         state = TrainState.capture(model, optimizer, anchors, gen, curve, config=config, seed=seed,
-                                   max_budget=max_budget, backbone=backbone_name, init_digest=init_digest)
-        saved = str(save_checkpoint(checkpoint_path, state))
-    return FineTuneResult(
+                                   max_budget=max_budget, backbone=backbone_name, init_digest=init_digest,
+                                   data_digest=data)
+        try:
+            saved = str(save_checkpoint(checkpoint_path, state))
+        except DiskFullError as exc:  # the training is done: keep its result for the caller
+            save_error = exc
+    threads_seen.add(torch.get_num_threads())
+    if len(threads_seen) > 1:
+        logger.warning("torch's thread count changed during the run (%s): its curve may not be reproducible.",
+                       sorted(threads_seen))
+    result = FineTuneResult(
         config=config,
         budget=budget,
         max_budget=max_budget,
@@ -352,7 +388,27 @@ def fine_tune(
         start_epoch=start_epoch,
         checkpoint=saved,
         diverged_epoch=diverged_epoch,
+        threads=torch.get_num_threads() if len(threads_seen) == 1 else max(threads_seen),
+        extra={"threads_seen": sorted(threads_seen)} if len(threads_seen) > 1 else {},
     )
+    if save_error is not None:
+        save_error.result = result
+        raise save_error
+    return result
+
+
+def _check_checkpoint_path(path: Path) -> None:
+    """Before any training: the checkpoint's folder exists (or is made) and is writable."""
+    if path.is_dir():
+        raise InvalidInputError(f"The checkpoint path '{path}' is a folder; pass a file path such as '{path / 'run.pt'}'.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"Cannot create the checkpoint folder '{path.parent}' ({exc.strerror or exc}). Pass a writable path."
+        ) from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"The checkpoint folder '{path.parent}' is not writable. Pass a writable path.")
 
 
 def _majority_accuracy(task: Task, split: Split) -> dict[str, float]:

@@ -48,6 +48,7 @@ class FineTuneResult:
     start_epoch: int = 0
     checkpoint: str | None = None
     diverged_epoch: int | None = None
+    threads: int | None = None  # torch's intra-op thread count during training (part of "same seed, same curve")
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

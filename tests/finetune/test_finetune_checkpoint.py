@@ -4,7 +4,7 @@ import pytest
 import torch
 from tiny_runs import FAST, TINY, curve_values
 
-from hyperstar.exceptions import InvalidInputError
+from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, ModelFileError
 from hyperstar.finetune import fine_tune
 from hyperstar.finetune.checkpoint import CHECKPOINT_FORMAT, TrainState, load_checkpoint
 
@@ -49,12 +49,12 @@ def test_checkpoint_holds_one_train_state_and_is_written_atomically(tiny_task, t
 def test_load_refuses_files_that_are_not_checkpoints(tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(InvalidInputError, match="could not be read"):
+    with pytest.raises(ModelFileError, match="is not a hyperstar checkpoint file \\(it is not a PyTorch file\\)"):
         load_checkpoint(junk)
     other = tmp_path / "other.pt"
-    torch.save({"format": CHECKPOINT_FORMAT + 1}, other)
-    with pytest.raises(InvalidInputError, match="not a hyperstar checkpoint of format 1"):
+    torch.save({"format": CHECKPOINT_FORMAT + 1, "hyperstar_version": "9.1.0"}, other)
+    with pytest.raises(IncompatibleVersionError, match="was saved by hyperstar 9.1.0 in checkpoint format 2; this is"):
         load_checkpoint(other)
     torch.save({"format": CHECKPOINT_FORMAT, "model": {}}, other)  # fields missing
-    with pytest.raises(InvalidInputError, match="not a hyperstar checkpoint of format 1"):
+    with pytest.raises(ModelFileError, match="is not a hyperstar checkpoint file \\(missing 'optimizer'"):
         load_checkpoint(other)
