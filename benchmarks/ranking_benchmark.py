@@ -1,19 +1,29 @@
-"""Ranking benchmark: leave one task out, train on the rest, rank the held-out task's configurations.
+"""Ranking benchmark: leave one task out (LOTO) and leave one family out (LOFO), rank the held-out configurations.
 
-Run:  .venv/bin/python benchmarks/ranking_benchmark.py [--meta PATH] [--seeds 3] [--out benchmarks/results]
+Run:  .venv/bin/python benchmarks/ranking_benchmark.py [--protocol loto|lofo|both] [--seeds 3] [--meta PATH]
+      [--out benchmarks/results]
 
-For every task of the meta-dataset and every seed, each method orders the meta-dataset's
-configurations for the held-out task (never seeing its results, except the oracle). Metrics,
-against the held-out task's final validation accuracy:
+For every fold and every seed, each method is fitted on the fold's training tasks only and orders
+the meta-dataset's configurations for each held-out task (never seeing its results, except the
+oracle):
 
-* configs-to-best: how many configurations are evaluated in ranked order until the task's best
-  (highest final accuracy) is among them (1 = the top pick is the best);
-* regret@1 / regret@3: accuracy points (x100) of the best minus the best of the top 1 / 3;
-* NDCG@10 with gains (acc - min) / (max - min); Spearman between the order and the accuracies.
+* LOTO: one task held out, fitted on the 28 others (its siblings from the same family included);
+* LOFO: every task of one family held out, everything (recommender, average-rank portfolio,
+  meta-feature neighbours, descriptor normalisation) fitted on the other families' tasks only.
 
-Also measures speed: time to recommend for a new 1000-image folder on CPU (decoding, features and
-scoring included) and the encoder's images/s. Writes ranking_benchmark.json / .md / .png.
-Resumable: finished (method, task, seed) rows are kept in ranking_benchmark_rows.jsonl.
+The truth of a (task, configuration) cell is its final validation accuracy averaged over every seed
+the meta-dataset holds for it (see ranking_stats.seed_mean_truth); every row also keeps the scores
+against seed 0 alone (the truth of the benchmark before LOFO) and the full order it scored.
+Metrics (ranking_stats.metrics): configs-to-best, configs until within 1 point of the best,
+regret@1/3/5 (accuracy points), NDCG@10, Spearman; per family; and each method paired with the
+average-rank portfolio across tasks (wins / ties / losses on regret@1, Wilcoxon signed-rank).
+No hyperparameter of any method is searched: the recommender runs at its defaults.
+
+Also measures speed (LOTO run): time to recommend for a new 1000-image folder on CPU and the
+encoder's images/s. Writes ranking_benchmark.{json,md,png} (LOTO) and ranking_lofo.{json,md,png}
+(LOFO, and LOTO vs LOFO). Resumable: finished rows are appended to ranking_benchmark_rows.jsonl,
+keyed by (protocol, method, task, seed); rows without a protocol are the LOTO rows of the earlier,
+seed-0-truth benchmark, kept for comparison.
 """
 
 from __future__ import annotations
@@ -26,38 +36,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hyperstar.ranking.baselines import AverageRank, NearestNeighbors, Oracle, RandomOrder  # noqa: E402
 from hyperstar.meta.dataset import append_record, load_meta_dataset, read_records  # noqa: E402
 from hyperstar.ranking.recommender import Recommender  # noqa: E402
+from ranking_stats import (METRICS, TIE_POINTS, folds, metrics, paired, per_family, per_task,  # noqa: E402
+                           seed_mean_truth, summarize)
 
 HYPERSTAR_VARIANTS = {
     "hyperstar_stats": dict(encoder="stats"),
     "hyperstar_attention": dict(encoder="attention"),
     "hyperstar_stats_no_similarity": dict(encoder="stats", similarity_weight=0.0),
+    "hyperstar_descriptors": dict(encoder="descriptors"),  # no images: the tasks' descriptors only
 }
-
-
-def metrics(order: np.ndarray, acc: np.ndarray) -> dict[str, float]:
-    best = acc.max()
-    pos = int(np.flatnonzero(acc[order] >= best - 1e-12)[0]) + 1
-    gains = (acc - acc.min()) / max(acc.max() - acc.min(), 1e-12)
-    k = min(10, len(acc))
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.sort(gains)[::-1][:k] @ disc
-    ndcg = float(gains[order[:k]] @ disc / ideal) if ideal > 0 else 1.0
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(len(order))
-    rho = spearmanr(-ranks, acc).statistic
-    return {
-        "configs_to_best": pos,
-        "regret_at_1": float(100 * (best - acc[order[0]])),
-        "regret_at_3": float(100 * (best - acc[order[:3]].max())),
-        "ndcg_at_10": ndcg,
-        "spearman": float(rho) if np.isfinite(rho) else 0.0,
-    }
+#: the recommender the product ships (its default encoder)
+DEFAULT_VARIANT = "hyperstar_stats"
+PROTOCOL_TITLES = {"loto": "leave-one-task-out", "lofo": "leave-one-family-out"}
 
 
 def cached_features(meta, rec_kwargs):
@@ -103,6 +99,8 @@ def speed(meta, rec: Recommender, n_images: int = 1000, repeats: int = 3) -> dic
             "encoder_images_per_s": float(len(x) / feat_s), "torch_threads": torch.get_num_threads()}
 
 
+
+
 _WORKER: dict = {}
 
 
@@ -121,40 +119,182 @@ def _init_worker(meta_path, complete_only, feats) -> None:
     _WORKER["feats"] = feats
 
 
-def _fit_and_rank(t: int, seed: int, variant: str, steps: int | None):
+def _fit_and_rank(train_idx: list[int], test_idx: list[int], seed: int, variant: str, steps: int | None):
+    """Fit one recommender on ``train_idx`` and order the configurations of every task of ``test_idx``."""
     from hyperstar.suite import make_task
 
     meta, feats = _WORKER["meta"], _WORKER["feats"]
-    train = meta.subset([i for i in range(meta.n_tasks) if i != t])
+    assert not set(train_idx) & set(test_idx)
+    train = meta.subset(train_idx)
     kwargs = dict(HYPERSTAR_VARIANTS[variant], seed=seed)
     if steps:
         kwargs["steps"] = steps
     t0 = time.perf_counter()
-    rec = Recommender(**kwargs).fit(train, features=feats)
-    scores, _ = rec.score(make_task(meta.recipes[t]), meta.configs, seed=seed)
-    return np.argsort(-scores, kind="stable"), time.perf_counter() - t0
+    rec = Recommender(**kwargs).fit(train, features={meta.task_names[i]: feats[meta.task_names[i]] for i in train_idx})
+    fit_s = time.perf_counter() - t0
+    orders = []
+    for t in test_idx:
+        scores, _ = rec.score(make_task(meta.recipes[t]), meta.configs, seed=seed)
+        orders.append(np.argsort(-scores, kind="stable"))
+    return orders, fit_s, time.perf_counter() - t0 - fit_s
 
 
-def summarize(rows):
-    by = {}
+def _row(protocol, fold, method, meta, t, seed, order, truth, seed0, **extra):
+    return {"protocol": protocol, "fold": fold, "method": method, "task": meta.task_names[t],
+            "family": meta.families[t], "seed": int(seed), "truth": "seed_mean", **metrics(order, truth[t]),
+            "seed0": metrics(order, seed0[t]), "order": [int(i) for i in order], **extra}
+
+
+def baseline_rows(meta, protocol, n_seeds, truth, seed0, done, rows_path) -> None:
+    """Random, average-rank portfolio, meta-feature kNN and oracle: cheap, in this process."""
+    for fold, train_idx, test_idx in folds(meta, protocol):
+        train = meta.subset(train_idx)
+        avg = AverageRank().fit(train)
+        knn = NearestNeighbors(k=3).fit(train)
+        for t in test_idx:
+            orders = {("random", s): RandomOrder(seed=s).fit(train).order() for s in range(n_seeds)}
+            orders[("average_rank", 0)] = avg.order()
+            orders[("knn_meta_features", 0)] = knn.order(meta.descriptors[t])
+            orders[("oracle", 0)] = Oracle().fit(train).order(true_acc=truth[t])
+            for (method, seed), order in orders.items():
+                if (protocol, method, meta.task_names[t], seed) not in done:
+                    append_record(rows_path, _row(protocol, fold, method, meta, t, seed, order, truth, seed0))
+
+
+def load_rows(rows_path: Path):
+    """(new rows keyed by protocol, legacy rows): legacy = no 'truth' field (LOTO, scored on seed 0)."""
+    new, legacy = [], []
+    for r in read_records(rows_path):
+        r.setdefault("protocol", "loto")
+        (new if r.get("truth") == "seed_mean" else legacy).append(r)
+    return new, legacy
+
+
+def select(rows, protocol, methods, tasks, n_seeds):
+    """The rows of one protocol for this run's methods and tasks, seeds below ``n_seeds``; one per key."""
+    seen, out = set(), []
     for r in rows:
-        by.setdefault(r["method"], []).append(r)
-    out = {}
-    for m, rs in by.items():
-        ctb = np.array([r["configs_to_best"] for r in rs])
-        out[m] = {
-            "n": len(rs),
-            "configs_to_best_mean": float(ctb.mean()),
-            "configs_to_best_median": float(np.median(ctb)),
-            "regret_at_1_mean": float(np.mean([r["regret_at_1"] for r in rs])),
-            "regret_at_3_mean": float(np.mean([r["regret_at_3"] for r in rs])),
-            "ndcg_at_10_mean": float(np.mean([r["ndcg_at_10"] for r in rs])),
-            "spearman_mean": float(np.mean([r["spearman"] for r in rs])),
-        }
+        key = (r["protocol"], r["method"], r["task"], r["seed"])
+        if r["protocol"] == protocol and r["method"] in methods and r["task"] in tasks and r["seed"] < n_seeds \
+                and key not in seen:
+            seen.add(key)
+            out.append(r)
     return out
 
 
-def plot(summary, rows, path: Path) -> None:
+def seed0_view(rows):
+    return [{**r, **r["seed0"]} for r in rows]
+
+
+def compare_legacy(new_rows, legacy_rows, n_seeds):
+    """The re-run LOTO rows scored on seed 0 against the committed (legacy) LOTO rows, cell by cell."""
+    old = {(r["method"], r["task"], r["seed"]): r for r in legacy_rows if r["seed"] < n_seeds}
+    same, diff, per_method = 0, 0, {}
+    for r in new_rows:
+        o = old.get((r["method"], r["task"], r["seed"]))
+        if o is None or r["method"] == "oracle":  # the oracle now orders by the seed-mean truth
+            continue
+        ok = all(abs(r["seed0"][k] - o[k]) < 1e-9 for k in ("configs_to_best", "regret_at_1", "regret_at_3",
+                                                             "ndcg_at_10", "spearman"))
+        same += ok
+        diff += not ok
+        pm = per_method.setdefault(r["method"], {"identical": 0, "different": 0})
+        pm["identical" if ok else "different"] += 1
+    legacy_summary = summarize([r for r in legacy_rows if r["seed"] < n_seeds]) if legacy_rows else {}
+    return {"cells_identical": same, "cells_different": diff, "per_method": per_method,
+            "committed_summary_seed0_truth": legacy_summary}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt_p(p):
+    return "n/a" if p is None else (f"{p:.2g}" if p < 0.001 else f"{p:.3f}")
+
+
+def method_table(summary, pairs, title_note=""):
+    lines = ["| method | configs-to-best mean | median | to within 1 pt mean | regret@1 | regret@3 | regret@5 | "
+             "NDCG@10 | Spearman | vs portfolio regret@1 W / T / L | Wilcoxon p |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in sorted(summary, key=lambda m: (summary[m]["regret_at_1_mean"], summary[m]["configs_to_best_mean"])):
+        s = summary[m]
+        pr = pairs.get(m)
+        wtl = f"{pr['wins']} / {pr['ties']} / {pr['losses']}" if pr else "(reference)" if m == "average_rank" else ""
+        lines.append(f"| {m} | {s['configs_to_best_mean']:.2f} | {s['configs_to_best_median']:.1f} | "
+                     f"{s['configs_to_within_1_mean']:.2f} | {s['regret_at_1_mean']:.2f} | {s['regret_at_3_mean']:.2f} | "
+                     f"{s['regret_at_5_mean']:.2f} | {s['ndcg_at_10_mean']:.3f} | {s['spearman_mean']:.3f} | {wtl} | "
+                     f"{_fmt_p(pr['wilcoxon_p']) if pr else ''} |")
+    return lines
+
+
+def paired_lines(pairs):
+    lines = ["| method | tasks | mean diff regret@1 (method - portfolio) | 95% bootstrap CI | median diff | "
+             "wins / ties / losses | Wilcoxon p (two-sided) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for m, p in sorted(pairs.items(), key=lambda kv: kv[1]["mean_diff"]):
+        if m in ("oracle", "random"):
+            continue
+        lo, hi = p["mean_diff_ci95"]
+        lines.append(f"| {m} | {p['n_tasks']} | {p['mean_diff']:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {p['median_diff']:+.2f} | "
+                     f"{p['wins']} / {p['ties']} / {p['losses']} | {_fmt_p(p['wilcoxon_p'])}"
+                     f"{' (' + p['note'] + ')' if p['note'] else ''} |")
+    return lines
+
+
+def family_lines(fam, methods):
+    ms = [m for m in ("average_rank", "knn_meta_features", *methods) if any(m in v for v in fam.values())]
+    recs = [m for m in methods if m.startswith("hyperstar")]
+    head = "| family | tasks | " + " | ".join(f"{m} r@1 / r@3" for m in ms) + " | " + \
+        " | ".join(f"{m} - portfolio r@1 / r@3" for m in recs) + " |"
+    lines = [head, "|---|---:|" + "---:|" * (len(ms) + len(recs))]
+    for f in sorted(fam):
+        v = fam[f]
+        cells = [f"{v[m]['regret_at_1']:.2f} / {v[m]['regret_at_3']:.2f}" if m in v else "" for m in ms]
+        a = v.get("average_rank")
+        deltas = [f"**{v[m]['regret_at_1'] - a['regret_at_1']:+.2f}** / {v[m]['regret_at_3'] - a['regret_at_3']:+.2f}"
+                  if (m in v and a and v[m]['regret_at_1'] - a['regret_at_1'] > 1.0)
+                  else f"{v[m]['regret_at_1'] - a['regret_at_1']:+.2f} / {v[m]['regret_at_3'] - a['regret_at_3']:+.2f}"
+                  if (m in v and a) else "" for m in recs]
+        n = next(iter(v.values()))["n_tasks"]
+        lines.append(f"| {f} | {n} | " + " | ".join(cells) + " | " + " | ".join(deltas) + " |")
+    return lines
+
+
+def goal_lines(protocol, summary, fam, pairs, variants, committed=None):
+    """The issue's goals, stated plainly: met or not, and by how much."""
+    avg = summary["average_rank"]
+    lines = []
+    for v in variants:
+        if v not in summary:
+            continue
+        s, p = summary[v], pairs.get(v, {})
+        d1 = s["regret_at_1_mean"] - avg["regret_at_1_mean"]
+        d3 = s["regret_at_3_mean"] - avg["regret_at_3_mean"]
+        tag = " (the shipped recommender's settings)" if v == DEFAULT_VARIANT else ""
+        word = lambda d: "worse" if d > 0 else "better" if d < 0 else "equal"  # noqa: E731
+        lines.append(f"- **{v}**{tag}: regret@1 {s['regret_at_1_mean']:.2f} vs portfolio {avg['regret_at_1_mean']:.2f} "
+                     f"({word(d1)} by {abs(d1):.2f} points); regret@3 {s['regret_at_3_mean']:.2f} vs "
+                     f"{avg['regret_at_3_mean']:.2f} ({word(d3)} by {abs(d3):.2f}); configs-to-best "
+                     f"{s['configs_to_best_mean']:.2f} vs {avg['configs_to_best_mean']:.2f}. Paired over "
+                     f"{p.get('n_tasks', 0)} tasks: {p.get('wins', 0)} wins / {p.get('ties', 0)} ties / "
+                     f"{p.get('losses', 0)} losses, Wilcoxon p = {_fmt_p(p.get('wilcoxon_p'))}.")
+        if fam:
+            bad = sorted(((f, x[v]["regret_at_1"] - x["average_rank"]["regret_at_1"]) for f, x in fam.items()
+                          if v in x and "average_rank" in x), key=lambda kv: -kv[1])
+            over = [f"{f} {d:+.2f}" for f, d in bad if d > 1.0]
+            lines.append(f"  Families where it costs more than 1 point of regret@1 against the portfolio: "
+                         f"{', '.join(over) if over else 'none'} ({len(over)} of {len(bad)}).")
+        if protocol == "lofo":
+            met = d1 <= 0 and d3 <= 0 and not [1 for f, x in fam.items() if v in x and
+                                               x[v]["regret_at_1"] - x["average_rank"]["regret_at_1"] > 1.0] and d1 < 0
+            lines.append(f"  Issue goal on LOFO (regret@1 and @3 at most the portfolio's, every family within 1 point, "
+                         f"strictly better in regret@1): **{'met' if met else 'not met'}**.")
+        if protocol == "loto" and committed and v in committed:
+            c = committed[v]["regret_at_1_mean"]
+            lines.append(f"  Committed LOTO (seed-0 truth) regret@1 was {c:.2f}.")
+    return lines
+
+
+def plot_loto(summary, rows, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,7 +309,7 @@ def plot(summary, rows, path: Path) -> None:
     axes[0].set_xlabel("configurations evaluated until the task's best (log)")
     axes[1].barh(methods, [summary[m]["regret_at_1_mean"] for m in methods], label="regret@1")
     axes[1].barh(methods, [summary[m]["regret_at_3_mean"] for m in methods], label="regret@3", alpha=0.7)
-    axes[1].set_xlabel("accuracy points below the task's best (mean)")
+    axes[1].set_xlabel("accuracy points below the task's best (mean; truth = seed mean)")
     axes[1].legend()
     axes[1].tick_params(axis="y", labelsize=8)
     fig.suptitle("Leave-one-task-out configuration ranking")
@@ -178,9 +318,56 @@ def plot(summary, rows, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_lofo(results, path: Path) -> None:
+    """Regret@1 per method, LOTO beside LOFO (mean and standard error over tasks), and LOFO per family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    protos = [p for p in ("loto", "lofo") if p in results]
+    methods = [m for m in ("average_rank", "knn_meta_features", "hyperstar_stats", "hyperstar_attention",
+                           "hyperstar_stats_no_similarity", "random")
+               if all(m in results[p]["summary"] for p in protos)]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    y = np.arange(len(methods))
+    h = 0.8 / len(protos)
+    for i, p in enumerate(protos):
+        pt = results[p]["per_task_regret_at_1"]
+        means = [np.mean(list(pt[m].values())) for m in methods]
+        sems = [np.std(list(pt[m].values()), ddof=1) / np.sqrt(len(pt[m])) for m in methods]
+        axes[0].barh(y + (i - (len(protos) - 1) / 2) * h, means, h, xerr=sems, label=PROTOCOL_TITLES[p], capsize=3)
+    axes[0].set_yticks(y, methods, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("regret@1, accuracy points (mean over tasks, +- s.e.)")
+    axes[0].legend(fontsize=8)
+    if "lofo" in results:
+        fam = results["lofo"]["per_family"]
+        fams = sorted(fam)
+        ms = [m for m in ("average_rank", "knn_meta_features", "hyperstar_stats", "hyperstar_attention")
+              if any(m in fam[f] for f in fams)]
+        x = np.arange(len(fams))
+        w = 0.8 / len(ms)
+        for i, m in enumerate(ms):
+            axes[1].bar(x + (i - (len(ms) - 1) / 2) * w, [fam[f].get(m, {}).get("regret_at_1", np.nan) for f in fams],
+                        w, label=m)
+        axes[1].set_xticks(x, fams, rotation=30, ha="right", fontsize=8)
+        axes[1].set_ylabel("LOFO regret@1 (mean over the family's tasks)")
+        axes[1].legend(fontsize=8)
+        axes[1].set_title("held-out family", fontsize=9)
+    fig.suptitle("Configuration ranking: leave-one-task-out vs leave-one-family-out (truth = seed mean)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- main
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meta", default=None)
+    parser.add_argument("--protocol", choices=["loto", "lofo", "both"], default="both")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--variants", nargs="*", default=["hyperstar_stats", "hyperstar_attention"],
                         choices=list(HYPERSTAR_VARIANTS))
@@ -188,88 +375,211 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override the recommender's training steps")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     parser.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run")
+    parser.add_argument("--no-speed", action="store_true", help="skip the recommend-speed measurement")
+    parser.add_argument("--report-only", action="store_true", help="write the reports from the stored rows, fit nothing")
     parser.add_argument("--complete-tasks-only", action="store_true",
                         help="use the complete tasks of a meta-dataset still being built")
     args = parser.parse_args()
+    protocols = ["loto", "lofo"] if args.protocol == "both" else [args.protocol]
+    command = "python benchmarks/ranking_benchmark.py " + " ".join(sys.argv[1:])
+    t_start = time.perf_counter()
     meta = _load(args.meta, args.complete_tasks_only)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "ranking_benchmark_rows.jsonl"
     if args.fresh and rows_path.exists():
         rows_path.unlink()
-    done = {(r["method"], r["task"], r["seed"]) for r in read_records(rows_path)}
-    acc = meta.final_acc
-    probe, feats = cached_features(meta, {})
-    from tqdm.auto import tqdm
+    truth, n_seeds_cell, truth_notes = seed_mean_truth(meta)
+    seed0 = meta.final_acc
+    new_rows, legacy_rows = load_rows(rows_path)
+    done = {(r["protocol"], r["method"], r["task"], r["seed"]) for r in new_rows}
+    timing = {"protocols": {}}
+    probe = feats = None
+    if not args.report_only:
+        probe, feats = cached_features(meta, {})
+        for p in protocols:
+            baseline_rows(meta, p, args.seeds, truth, seed0, done, rows_path)
+        # jobs: seed by seed (a --seeds 1 run is complete before seed 1 starts), LOFO folds first (8 fits, not 29)
+        jobs = [(p, fold, tr, te, seed, v) for seed in range(args.seeds) for p in sorted(protocols, key="lofo loto".split().index)
+                for fold, tr, te in folds(meta, p) for v in args.variants
+                if any((p, v, meta.task_names[t], seed) not in done for t in te)]
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from multiprocessing import get_context
 
-    for t in range(meta.n_tasks):  # baselines: cheap, in this process
-        name = meta.task_names[t]
-        train = meta.subset([i for i in range(meta.n_tasks) if i != t])
-        orders = {f"random@{s}": RandomOrder(seed=s).fit(train).order() for s in range(args.seeds)}
-        orders["average_rank@0"] = AverageRank().fit(train).order()
-        orders["knn_meta_features@0"] = NearestNeighbors(k=3).fit(train).order(meta.descriptors[t])
-        orders["oracle@0"] = Oracle().fit(train).order(true_acc=acc[t])
-        for key, order in orders.items():
-            method, seed = key.split("@")
-            if (method, name, int(seed)) not in done:
-                append_record(rows_path, {"method": method, "task": name, "family": meta.families[t], "seed": int(seed),
-                                          **metrics(order, acc[t])})
-    jobs = [(t, seed, v) for seed in range(args.seeds) for t in range(meta.n_tasks) for v in args.variants
-            if (v, meta.task_names[t], seed) not in done]
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+        from tqdm.auto import tqdm
 
+        with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn"),
+                                 initializer=_init_worker, initargs=(args.meta, args.complete_tasks_only, feats)) as pool:
+            t_jobs = time.perf_counter()
+            futures = {pool.submit(_fit_and_rank, tr, te, seed, v, args.steps): (p, fold, tr, te, seed, v)
+                       for p, fold, tr, te, seed, v in jobs}
+            for fut in tqdm(as_completed(futures), total=len(futures), desc="folds", disable=not sys.stderr.isatty()):
+                p, fold, tr, te, seed, v = futures[fut]
+                orders, fit_s, rank_s = fut.result()
+                for t, order in zip(te, orders):
+                    if (p, v, meta.task_names[t], seed) not in done:
+                        append_record(rows_path, _row(p, fold, v, meta, t, seed, order, truth, seed0,
+                                                      fit_seconds=fit_s, rank_seconds=rank_s / len(te),
+                                                      n_train_tasks=len(tr)))
+                print(f"[{time.perf_counter() - t_jobs:7.1f}s] {p} {fold} {v} seed {seed}: fit {fit_s:.1f}s, "
+                      f"rank {rank_s:.1f}s ({len(tr)} training tasks)", flush=True)
+            timing["fits_wall_s"] = time.perf_counter() - t_jobs
+            timing["n_fits_this_run"] = len(jobs)
+        new_rows, legacy_rows = load_rows(rows_path)
 
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(args.meta, args.complete_tasks_only, feats)) as pool:
-        futures = {pool.submit(_fit_and_rank, t, seed, variant, args.steps): (t, seed, variant)
-                   for t, seed, variant in jobs}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="leave-one-task-out",
-                        disable=not sys.stderr.isatty()):
-            t, seed, variant = futures[fut]
-            order, seconds = fut.result()
-            append_record(rows_path, {"method": variant, "task": meta.task_names[t], "family": meta.families[t],
-                                      "seed": seed, **metrics(order, acc[t]), "fit_seconds": seconds})
-    rows = read_records(rows_path)
-    summary = summarize(rows)
-    full_rec = Recommender(seed=0).fit(meta, features=feats)
-    full_rec._extractor_cache = probe._extractor()
-    perf = speed(meta, full_rec)
-    result = {
-        "command": "python benchmarks/ranking_benchmark.py " + " ".join(sys.argv[1:]),
+    methods = {"random", "average_rank", "knn_meta_features", "oracle", *args.variants}
+    tasks = set(meta.task_names)
+    results = {}
+    for p in protocols:
+        rows = select(new_rows, p, methods, tasks, args.seeds)
+        if not rows:
+            continue
+        res = {"protocol": p, "title": PROTOCOL_TITLES[p], "summary": summarize(rows),
+               "summary_seed0_truth": summarize(seed0_view(rows)),
+               "paired_vs_portfolio": {"regret_at_1": paired(rows, key="regret_at_1"),
+                                       "regret_at_3": paired(rows, key="regret_at_3")},
+               "per_family": per_family(rows),
+               "per_task_regret_at_1": {m: ts for m, ts in per_task(rows, "regret_at_1").items()},
+               "n_rows": len(rows),
+               "fit_seconds_mean": {v: float(np.mean([r["fit_seconds"] for r in rows if r["method"] == v]))
+                                    for v in args.variants if any(r["method"] == v for r in rows)},
+               "n_train_tasks": sorted({r["n_train_tasks"] for r in rows if "n_train_tasks" in r})}
+        if p == "loto":
+            res["committed_comparison"] = compare_legacy(rows, legacy_rows, args.seeds)
+        results[p] = res
+    timing["total_wall_s"] = time.perf_counter() - t_start
+    common = {
+        "command": command,
         "meta_dataset": meta.info(),
         "n_seeds": args.seeds,
-        "summary": summary,
-        "speed_cpu": perf,
+        "variants": args.variants,
+        "truth": "final validation accuracy, mean over the seeds the meta-dataset holds for each cell",
+        "truth_notes": truth_notes,
+        "tie_rule": f"|method - portfolio| regret@1 <= {TIE_POINTS} points is a tie (per task, seed-mean for seeded methods)",
+        "hyperparameters": "no hyperparameters were searched: every method runs at its defaults "
+                           "(recommender: Recommender() defaults, 800 steps unless --steps; kNN k=3)",
+        "timing": timing,
+        "metric_keys": list(METRICS),
     }
-    (out / "ranking_benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(summary, rows, out / "ranking_benchmark.png")
-    avg = summary["average_rank"]
-    lines = [
-        "# Leave-one-task-out ranking benchmark",
+    if "loto" in results:
+        perf = None
+        if not args.no_speed and not args.report_only:
+            full_rec = Recommender(seed=0).fit(meta, features=feats)
+            full_rec._extractor_cache = probe._extractor()
+            perf = speed(meta, full_rec)
+        write_loto(out, {**common, "loto": results["loto"], "speed_cpu": perf}, meta, args, truth_notes)
+    if "lofo" in results:
+        loto_for_plot = results.get("loto")
+        if loto_for_plot is None:  # a LOFO-only run: compare with the stored LOTO rows of the same seeds if complete
+            rows = select(new_rows, "loto", methods, tasks, args.seeds)
+            if rows:
+                loto_for_plot = {"summary": summarize(rows), "per_task_regret_at_1": per_task(rows, "regret_at_1"),
+                                 "from_stored_rows": True}
+        write_lofo(out, {**common, "lofo": results["lofo"],
+                         "loto_summary_for_comparison": loto_for_plot["summary"] if loto_for_plot else None},
+                   meta, args, truth_notes, loto_for_plot)
+
+
+def _header(meta, args, notes, protocol):
+    return [
+        f"{meta.n_tasks} tasks in {len(set(meta.families))} families x {meta.n_configs} configurations "
+        f"({meta.max_budget} epochs); {args.seeds} seed(s) for the seeded methods (random, hyperstar variants), one "
+        "row per task for the deterministic ones. Lower is better for configs-to-best, to-within-1-point and regret "
+        "(accuracy points); higher for NDCG@10 and Spearman.",
         "",
-        f"Command: `{result['command']}`  ",
-        f"{meta.n_tasks} tasks x {meta.n_configs} configurations ({meta.max_budget} epochs); "
-        f"{args.seeds} seeds for the seeded methods (random, hyperstar variants), one row per task for the "
-        "deterministic ones. Lower is better for configs-to-best and regret (accuracy points).",
+        f"**Truth**: final validation accuracy averaged over the seeds the meta-dataset holds for each cell. The loaded "
+        f"arrays (`MetaDataset.curves`) are seed 0 only, so the truth is rebuilt from the result rows: "
+        f"{notes['cells_with_several_seeds']} of {notes['cells']} cells have {notes['max_seeds_per_cell']} seeds "
+        f"(configurations per task with several seeds: {notes['configs_with_several_seeds_per_task']}), the rest one. "
+        f"Seed noise is large: on the cells with two seeds, |seed 0 - seed 1| is "
+        f"{notes['seed0_vs_seed1_abs_diff_points_mean']:.2f} points on average (median "
+        f"{notes['seed0_vs_seed1_abs_diff_points_median']:.2f}); the seed mean changes the best configuration of "
+        f"{notes['best_config_changes_vs_seed0_tasks']} of {meta.n_tasks} tasks. Every method is *fitted* on seed-0 "
+        "accuracies, as the library does.",
         "",
-        "| method | configs-to-best mean | median | regret@1 | regret@3 | NDCG@10 | Spearman |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "**No hyperparameters were searched**: every method runs at its defaults (the recommender at `Recommender()` "
+        "defaults, kNN with k = 3); nothing is tuned on held-out tasks. " + (
+            "LOFO: for each family, the recommender, the average-rank portfolio, the meta-feature neighbours and the "
+            "descriptor normalisation are fitted on the other families' tasks only; then each task of the held-out "
+            "family is ranked. (The frozen feature backbone was pre-trained on a source task of upper-case glyphs "
+            "and 8 procedural shapes outside the suite; it is the same in every fold.)"
+            if protocol == "lofo" else
+            "LOTO: each task is ranked by methods fitted on the other 28 tasks, its own family's siblings included."),
+        "",
+        f"Paired comparison with the average-rank portfolio, per task (seeded methods: mean over seeds): win if the "
+        f"method's regret@1 is more than {TIE_POINTS} points below the portfolio's, loss if more than {TIE_POINTS} "
+        "above, tie otherwise; Wilcoxon signed-rank test, two-sided, on the per-task differences (zero differences "
+        "dropped, `scipy.stats.wilcoxon(zero_method='wilcox')`; p = 1 if all are zero).",
+        "",
     ]
-    for m in sorted(summary, key=lambda m: summary[m]["configs_to_best_mean"]):
-        s = summary[m]
-        lines.append(f"| {m} | {s['configs_to_best_mean']:.2f} | {s['configs_to_best_median']:.1f} | "
-                     f"{s['regret_at_1_mean']:.2f} | {s['regret_at_3_mean']:.2f} | {s['ndcg_at_10_mean']:.3f} | "
-                     f"{s['spearman_mean']:.3f} |")
-    lines += ["", "Goals (issue): configs-to-best at most half of the average-rank portfolio's "
-              f"({avg['configs_to_best_mean'] / 2:.2f}) and at most a tenth of random's "
-              f"({summary['random']['configs_to_best_mean'] / 10:.2f}); regret@1 below the portfolio's "
-              f"({avg['regret_at_1_mean']:.2f}).", "",
-              f"Speed (CPU, {perf['torch_threads']} threads): recommending for a new 1000-image PNG folder takes "
-              f"{perf['recommend_1000_images_s_median']:.2f} s (decoding + features + scoring); the encoder "
-              f"backbone runs at {perf['encoder_images_per_s']:.0f} images/s.", "",
+
+
+def write_loto(out, result, meta, args, notes) -> None:
+    res = result["loto"]
+    (out / "ranking_benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_loto(res["summary"], select(load_rows(out / "ranking_benchmark_rows.jsonl")[0], "loto",
+                                      set(res["summary"]), set(meta.task_names), args.seeds), out / "ranking_benchmark.png")
+    cmp_ = res["committed_comparison"]
+    committed = cmp_["committed_summary_seed0_truth"]
+    pairs = res["paired_vs_portfolio"]["regret_at_1"]
+    lines = ["# Leave-one-task-out ranking benchmark", "", f"Command: `{result['command']}`  ", "",
+             *_header(meta, args, notes, "loto"),
+             "## LOTO, truth = seed mean", "", *method_table(res["summary"], pairs), "",
+             "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
+             "### Goals", "", *goal_lines("loto", res["summary"], res["per_family"], pairs, args.variants, committed),
+             "", "### Per family (LOTO: the family's other tasks were in meta-training)", "",
+             *family_lines(res["per_family"], args.variants), "",
+             "## LOTO scored on seed 0 only (the earlier benchmark's truth), re-run vs committed", "",
+             "| method | re-run configs-to-best | re-run regret@1 | re-run regret@3 | committed configs-to-best | "
+             "committed regret@1 | committed regret@3 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    s0 = res["summary_seed0_truth"]
+    for m in sorted(s0, key=lambda m: s0[m]["regret_at_1_mean"]):
+        c = committed.get(m)
+        lines.append(f"| {m} | {s0[m]['configs_to_best_mean']:.2f} | {s0[m]['regret_at_1_mean']:.2f} | "
+                     f"{s0[m]['regret_at_3_mean']:.2f} | " + (f"{c['configs_to_best_mean']:.2f} | {c['regret_at_1_mean']:.2f} | "
+                                                           f"{c['regret_at_3_mean']:.2f} |" if c else " | | |"))
+    lines += ["", f"Cell by cell (method, task, seed; oracle excluded since it now orders by the seed mean): "
+              f"{cmp_['cells_identical']} identical, {cmp_['cells_different']} different "
+              "(" + ", ".join(f"{m}: {v['identical']} same / {v['different']} differ" for m, v in cmp_["per_method"].items()) + ").",
+              "The committed rows are kept in `ranking_benchmark_rows.jsonl` (rows without a `protocol`).", ""]
+    perf = result.get("speed_cpu")
+    if perf:
+        lines += [f"Speed (CPU, {perf['torch_threads']} threads, shared machine): recommending for a new 1000-image PNG "
+                  f"folder takes {perf['recommend_1000_images_s_median']:.2f} s (decoding + features + scoring); the "
+                  f"encoder backbone runs at {perf['encoder_images_per_s']:.0f} images/s.", ""]
+    lines += ["LOFO (every task of the held-out family unseen): [ranking_lofo.md](ranking_lofo.md).", "",
               "![ranking](ranking_benchmark.png)", ""]
     (out / "ranking_benchmark.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def write_lofo(out, result, meta, args, notes, loto) -> None:
+    res = result["lofo"]
+    (out / "ranking_lofo.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_lofo({"lofo": res, **({"loto": loto} if loto else {})}, out / "ranking_lofo.png")
+    pairs = res["paired_vs_portfolio"]["regret_at_1"]
+    lines = ["# Leave-one-family-out ranking benchmark", "", f"Command: `{result['command']}`  ", "",
+             *_header(meta, args, notes, "lofo"),
+             "## LOFO, truth = seed mean", "", *method_table(res["summary"], pairs), "",
+             "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
+             "(Tasks of one family are not independent; with 8 families the p-values are optimistic.)", "",
+             "### Goals (issue 12, on LOFO)", "", *goal_lines("lofo", res["summary"], res["per_family"], pairs, args.variants),
+             "", "### Per held-out family (mean over the family's tasks; bold: recommender more than 1 point worse "
+             "than the portfolio)", "", *family_lines(res["per_family"], args.variants), ""]
+    if loto:
+        ls = loto["summary"]
+        seeds = {m: v["n_seeds"] for m, v in ls.items() if m.startswith("hyperstar")}
+        lines += ["## LOTO vs LOFO", "", *(["LOTO from the stored rows of an earlier `--protocol loto` or `both` run "
+                                            f"(seeds per recommender: {seeds}).", ""] if loto.get("from_stored_rows") else []), "| method | LOTO regret@1 | LOFO regret@1 | LOTO regret@3 | LOFO regret@3 | "
+                  "LOTO configs-to-best | LOFO configs-to-best |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for m in sorted(res["summary"], key=lambda m: res["summary"][m]["regret_at_1_mean"]):
+            if m in ls:
+                a, b = ls[m], res["summary"][m]
+                lines.append(f"| {m} | {a['regret_at_1_mean']:.2f} | {b['regret_at_1_mean']:.2f} | {a['regret_at_3_mean']:.2f} | "
+                             f"{b['regret_at_3_mean']:.2f} | {a['configs_to_best_mean']:.2f} | {b['configs_to_best_mean']:.2f} |")
+        lines += ["", "LOTO details: [ranking_benchmark.md](ranking_benchmark.md).", ""]
+    lines += ["![LOTO vs LOFO](ranking_lofo.png)", ""]
+    (out / "ranking_lofo.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 
