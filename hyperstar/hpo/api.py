@@ -211,6 +211,24 @@ def _task_source(task: Any, worker_mode: str, run_dir: Path):
     return None, str(Path(task).resolve()), "folder"
 
 
+def _backbone_source(backbone: str, worker_mode: str) -> dict[str, Any]:
+    """What worker processes import to see a backbone registered in this process (``{}`` for built-ins)."""
+    import sys
+
+    from hyperstar.models import backbone_module
+
+    module = backbone_module(backbone)
+    if module is None or module.startswith("hyperstar."):
+        return {}
+    if module == "__main__" and worker_mode == "process":
+        raise InvalidInputError(
+            f"The backbone {backbone!r} is registered in your script (__main__), which worker processes cannot "
+            "import: register it in an importable module, or use worker_mode='thread'."
+        )
+    file = getattr(sys.modules.get(module), "__file__", None)
+    return {"backbone_module": module, "sys_path": [str(Path(file).resolve().parent)] if file else []}
+
+
 def _save_task(task_obj, path: str) -> None:
     images = task_obj.images(np.arange(len(task_obj))).numpy()
     np.savez(path, images=images, labels=task_obj.labels, classes=np.array(task_obj.classes),
@@ -314,6 +332,7 @@ def tune(
     if task_obj is None:
         task_obj = Task.from_folder(data, resolution=resolution, channels=channels)
     check_finetune_setup(task_obj, backbone=backbone, weights=weights, device=device, seed=seed)
+    backbone_extra = _backbone_source(backbone, worker_mode)
     fingerprint = data_fingerprint(data if data_format == "folder" else task_obj)
 
     with _run_dir_lock(run_dir):
@@ -354,7 +373,7 @@ def tune(
         spec = WorkerSpec(kind="finetune", data=data, data_format=data_format if data_format != "memory" else "folder",
                           resolution=resolution, channels=channels, max_budget=max_budget, backbone=backbone,
                           weights=None if weights is None else str(weights), seed=seed, device=device,
-                          run_dir=str(run_dir))
+                          run_dir=str(run_dir), extra=backbone_extra)
         secret = secret or os.environ.get(SECRET_ENV) or new_secret()
         start_workers = _worker_starter(spec, run_id, run_dir, task_obj, worker_mode=worker_mode, n_workers=n_workers,
                                         device=device, host=host, secret=secret, max_restarts=max_worker_restarts)

@@ -357,6 +357,7 @@ def build_worker(spec: WorkerSpec, run_id: str, *, nameserver: str, nameserver_p
         return TabularWorker(meta, int(spec.task_index or 0), run_id, **common)
     if spec.kind != "finetune":
         raise InvalidInputError(f"Unknown worker kind {spec.kind!r} in the run's settings.")
+    _import_backbone(spec)
     run_dir = Path(work_dir or spec.run_dir or ".")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -366,6 +367,28 @@ def build_worker(spec: WorkerSpec, run_id: str, *, nameserver: str, nameserver_p
     return FineTuneWorker(task, run_id, max_budget=spec.max_budget, run_dir=run_dir, backbone=spec.backbone,
                           weights=spec.weights, seed=spec.seed, split_seed=spec.split_seed,
                           device=device or spec.device, eval_test=spec.eval_test, **common)
+
+
+def _import_backbone(spec: WorkerSpec) -> None:
+    """Import the module that registers the run's backbone, when it is not one of hyperstar's own."""
+    import importlib
+    import sys
+
+    from hyperstar.models import list_backbones
+
+    module = (spec.extra or {}).get("backbone_module")
+    if not module or spec.backbone in list_backbones():
+        return
+    for folder in (spec.extra or {}).get("sys_path") or []:
+        if folder not in sys.path and Path(folder).is_dir():
+            sys.path.insert(0, folder)
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise InvalidInputError(
+            f"The run's backbone {spec.backbone!r} is registered by the module {module!r}, which cannot be imported "
+            f"here ({exc}). Install it on this machine or set PYTHONPATH."
+        ) from None
 
 
 def fetch_spec(nameserver: str, port: int, run_id: str, wait: float = 0.0) -> WorkerSpec:

@@ -6,7 +6,7 @@ from hyperstar._internal.lazy import lazy_exports
 
 _EXPORTS = {
     **{n: "hyperstar.models.backbones" for n in
-       ("Backbone", "create_backbone", "list_backbones", "register_backbone", "load_body_weights", "state_dict_digest")},
+       ("Backbone", "backbone_module", "create_backbone", "list_backbones", "register_backbone", "load_body_weights", "state_dict_digest")},
     **{n: "hyperstar.models.encoders" for n in
        ("TaskEncoder", "StatsEncoder", "AttentionEncoder", "DescriptorEncoder", "FeatureExtractor", "create_encoder",
         "list_encoders", "register_encoder")},

@@ -131,6 +131,17 @@ def list_backbones() -> list[str]:
     return _REGISTRY.names()
 
 
+def backbone_module(name: str) -> str | None:
+    """The module whose import registers backbone ``name`` (where its factory is defined), so that
+    worker processes can import it and see the backbone too; ``None`` for an unknown name.
+
+        >>> backbone_module("smallcnn")
+        'hyperstar.models.backbones'
+    """
+    factory = _REGISTRY.get(name) if name in _REGISTRY.names() else None
+    return getattr(factory, "__module__", None) if factory is not None else None
+
+
 def create_backbone(name: str, num_classes: int = 10, weights: Any = None, in_channels: int = 3) -> Backbone:
     """Build a registered backbone.
 

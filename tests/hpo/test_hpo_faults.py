@@ -235,3 +235,13 @@ def test_a_negative_reserve_top_is_refused():
 
     with pytest.raises(InvalidInputError, match="'reserve_top' argument of RankedConfigGenerator must be an int >= 0"):
         RankedConfigGenerator([], reserve_top=-1, reserve_budget=3.0)
+
+
+def test_a_backbone_registered_by_the_user_is_seen_by_worker_processes(folder, tmp_path):
+    import backbones_for_tests  # noqa: F401  (registers "users_tinynet" in this process only)
+
+    r = tune(str(folder), **{**TINY_TUNE, "worker_mode": "process", "n_workers": 1, "backbone": "users_tinynet"},
+             run_dir=tmp_path / "run")
+    assert r.incumbent is not None and r.n_failed == 0, r.failures
+    spec = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert spec["backbone"] == "users_tinynet"
