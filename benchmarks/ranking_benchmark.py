@@ -288,6 +288,13 @@ def goal_lines(protocol, summary, fam, pairs, variants, committed=None):
                                                x[v]["regret_at_1"] - x["average_rank"]["regret_at_1"] > 1.0] and d1 < 0
             lines.append(f"  Issue goal on LOFO (regret@1 and @3 at most the portfolio's, every family within 1 point, "
                          f"strictly better in regret@1): **{'met' if met else 'not met'}**.")
+        if v == "hyperstar_descriptors" and "knn_meta_features" in summary:
+            k = summary["knn_meta_features"]
+            ok = s["configs_to_best_mean"] <= k["configs_to_best_mean"] and s["regret_at_1_mean"] <= k["regret_at_1_mean"]
+            lines.append(f"  Goal for tasks without images (at least as good as meta-feature kNN in configs-to-best and "
+                         f"regret@1): configs-to-best {s['configs_to_best_mean']:.2f} vs kNN {k['configs_to_best_mean']:.2f}, "
+                         f"regret@1 {s['regret_at_1_mean']:.2f} vs {k['regret_at_1_mean']:.2f}: "
+                         f"**{'met' if ok else 'not met'}**.")
         if protocol == "loto" and committed and v in committed:
             c = committed[v]["regret_at_1_mean"]
             lines.append(f"  Committed LOTO (seed-0 truth) regret@1 was {c:.2f}.")
@@ -327,7 +334,7 @@ def plot_lofo(results, path: Path) -> None:
 
     protos = [p for p in ("loto", "lofo") if p in results]
     methods = [m for m in ("average_rank", "knn_meta_features", "hyperstar_stats", "hyperstar_attention",
-                           "hyperstar_stats_no_similarity", "random")
+                           "hyperstar_stats_no_similarity", "hyperstar_descriptors", "random")
                if all(m in results[p]["summary"] for p in protos)]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 1.4]})
     y = np.arange(len(methods))
@@ -344,7 +351,8 @@ def plot_lofo(results, path: Path) -> None:
     if "lofo" in results:
         fam = results["lofo"]["per_family"]
         fams = sorted(fam)
-        ms = [m for m in ("average_rank", "knn_meta_features", "hyperstar_stats", "hyperstar_attention")
+        ms = [m for m in ("average_rank", "knn_meta_features", "hyperstar_stats", "hyperstar_attention",
+                          "hyperstar_descriptors")
               if any(m in fam[f] for f in fams)]
         x = np.arange(len(fams))
         w = 0.8 / len(ms)
