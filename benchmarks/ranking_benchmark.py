@@ -227,6 +227,12 @@ def method_table(summary, pairs, title_note=""):
     return lines
 
 
+def seed_line(summary):
+    parts = [f"{m} {', '.join(f'{x:.2f}' for x in v['regret_at_1_per_seed'])}" for m, v in sorted(summary.items())
+             if m.startswith("hyperstar") and v["n_seeds"] > 1]
+    return [f"Mean regret@1 per recommender seed: {'; '.join(parts)}.", ""] if parts else []
+
+
 def paired_lines(pairs):
     lines = ["| method | tasks | mean diff regret@1 (method - portfolio) | 95% bootstrap CI | median diff | "
              "wins / ties / losses | Wilcoxon p (two-sided) |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -532,7 +538,7 @@ def write_loto(out, result, meta, args, notes) -> None:
     pairs = res["paired_vs_portfolio"]["regret_at_1"]
     lines = ["# Leave-one-task-out ranking benchmark", "", f"Command: `{result['command']}`  ", "",
              *_header(meta, args, notes, "loto"),
-             "## LOTO, truth = seed mean", "", *method_table(res["summary"], pairs), "",
+             "## LOTO, truth = seed mean", "", *method_table(res["summary"], pairs), "", *seed_line(res["summary"]),
              "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
              "### Goals", "", *goal_lines("loto", res["summary"], res["per_family"], pairs, args.variants, committed),
              "", "### Per family (LOTO: the family's other tasks were in meta-training)", "",
@@ -568,7 +574,7 @@ def write_lofo(out, result, meta, args, notes, loto) -> None:
     pairs = res["paired_vs_portfolio"]["regret_at_1"]
     lines = ["# Leave-one-family-out ranking benchmark", "", f"Command: `{result['command']}`  ", "",
              *_header(meta, args, notes, "lofo"),
-             "## LOFO, truth = seed mean", "", *method_table(res["summary"], pairs), "",
+             "## LOFO, truth = seed mean", "", *method_table(res["summary"], pairs), "", *seed_line(res["summary"]),
              "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
              "(Tasks of one family are not independent; with 8 families the p-values are optimistic.)", "",
              "### Goals (issue 12, on LOFO)", "", *goal_lines("lofo", res["summary"], res["per_family"], pairs, args.variants),
