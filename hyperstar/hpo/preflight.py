@@ -68,9 +68,10 @@ def check_finetune_setup(task, *, backbone: str, weights: Any, device: str, seed
     from hyperstar._internal.device import resolve_device
     from hyperstar._internal.paths import resolve_weights
     from hyperstar.models import create_backbone, list_backbones
+    from hyperstar.models.adapters import is_adapted
 
     resolve_device(device)
-    if backbone not in list_backbones():  # before resolving its weights, which warns when it has none
+    if backbone not in list_backbones() and not is_adapted(backbone):  # before resolving its weights (a warning)
         create_backbone(backbone)  # raises the registry's "Unknown backbone ... Available: ..." error
     task.split(seed=split_seed)
     import torch

@@ -148,9 +148,12 @@ def create_backbone(name: str, num_classes: int = 10, weights: Any = None, in_ch
     ``weights``: for the small CNNs, ``None`` (random init), a path to a state dict saved by
     hyperstar (``.pt``), or a state dict; the head is never loaded (it is task-specific). For
     torchvision ResNets it is passed through to torchvision (e.g. ``"DEFAULT"`` where the user
-    has the ImageNet weights cached), or a path / state dict as for the small CNNs.
+    has the ImageNet weights cached), or a path / state dict as for the small CNNs. ``name`` may also be
+    ``"torchvision:<any classification model>"`` or ``"timm:<model>"`` (:mod:`hyperstar.models.adapters`).
     """
-    factory = _REGISTRY.get(name)
+    from hyperstar.models.adapters import create_adapted, is_adapted
+
+    factory = (lambda **kw: create_adapted(name, **kw)) if is_adapted(name) else _REGISTRY.get(name)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise InvalidInputError(f"num_classes must be an int >= 1. Got {num_classes!r}.")
     if in_channels not in (1, 3):
