@@ -385,16 +385,18 @@ def tune(
         result = summarize(run_dir, max_budget, optimizer=optimizer, warm_start=bool(warm_start), n_new_jobs=n_new,
                            extra={"run_id": run_id, "n_iterations": n_iter, "n_ranked": len(ranked),
                                   "bracket_order": bracket_order})
-        atomic_write_json(run_dir / RESULT_FILE, result.to_dict(), unknown=repr)
-        if result.incumbent is None:
-            logger.warning("%s", result.no_result_reason)
-        if plot:
-            _save_plot(result, run_dir)
+        _finish_run(result, run_dir, plot)
     return result
 
 
-def _save_plot(result: TuneResult, run_dir: Path) -> None:
-    """``trajectory.png`` in the run directory; a plot that fails is a warning, never a lost result."""
+def _finish_run(result: TuneResult, run_dir: Path, plot: bool) -> None:
+    """``result.json`` (and ``trajectory.png``) in the run directory, and a warning when nothing gave a result.
+    A plot that fails is a warning, never a lost result."""
+    atomic_write_json(run_dir / RESULT_FILE, result.to_dict(), unknown=repr)
+    if result.incumbent is None:
+        logger.warning("%s", result.no_result_reason)
+    if not plot:
+        return
     from hyperstar.plotting import plot_trajectory
 
     try:

@@ -57,15 +57,14 @@ from hyperstar.exceptions import InvalidInputError
 from hyperstar.space import config_key, default_space
 from hyperstar.hpo.api import (
     RANKING_FILE,
-    RESULT_FILE,
     RUN_FILE,
     WORKER_MODES,
     _check_settings,
     _make_generator,
     _new_run_id,
     _previous_settings,
+    _finish_run,
     _run_dir_lock,
-    _save_plot,
 )
 from hyperstar.hpo.generators import as_ranking
 from hyperstar.hpo.loop import _run_loop
@@ -362,9 +361,5 @@ def optimize(
         result = summarize(run_dir, max_budget, optimizer=optimizer, warm_start=bool(ranked), n_new_jobs=n_new,
                            extra={"run_id": run_id, "n_iterations": n_iter, "n_ranked": len(ranked),
                                   "bracket_order": bracket_order, "objective": path})
-        atomic_write_json(run_dir / RESULT_FILE, result.to_dict(), unknown=repr)
-        if result.incumbent is None:
-            logger.warning("%s", result.no_result_reason)
-        if plot:
-            _save_plot(result, run_dir)
+        _finish_run(result, run_dir, plot)
     return result
