@@ -27,7 +27,9 @@ def add_recommend(sub) -> None:
                                 seed_flag(), json_flag()])
     p.add_argument("path", help="image folder: one sub-folder per class")
     p.add_argument("-k", type=int, default=10)
-    p.add_argument("--budget", type=int, default=None, help="rank for this budget in epochs (default: the maximum)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="rank for this budget in epochs (default, and the most: the meta-data's largest; a larger one "
+                        "is ranked as that, with a warning)")
     p.set_defaults(func=cmd_recommend)
 
 
@@ -44,9 +46,11 @@ def model_resolution(rec) -> int | None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from hyperstar._internal.validation import check_int
     from hyperstar.meta import load_meta_dataset
     from hyperstar.ranking import Recommender
 
+    check_int(args.steps, "--steps", "hyperstar fit", 1)  # before any loading: --steps 0 would save an untrained model
     meta = load_meta_dataset(args.meta)
     rec = Recommender(encoder=args.encoder, steps=args.steps, seed=args.seed, progress=stderr_tty()).fit(meta)
     out = rec.save(args.out)

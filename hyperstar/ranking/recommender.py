@@ -19,9 +19,12 @@ Example::
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import json
 import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +36,10 @@ import torch
 from hyperstar._version import __version__
 from hyperstar._internal.paths import meta_data_dir
 from hyperstar._internal.convert import as_float, json_safe
-from hyperstar._internal.io import atomic_write_group
+from hyperstar._internal.io import atomic_write_group, load_torch_file
 from hyperstar._internal.stats import spearman, spearman_matrix
-from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, NotFittedError
+from hyperstar._internal.validation import check_float, check_int, check_seed
+from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, ModelFileError, NotFittedError
 from hyperstar.meta.dataset import MetaDataset
 from hyperstar.space import config_key, encode, sample_configurations, validate_configuration
 
@@ -145,6 +149,21 @@ class Recommender:
         if not hasattr(self, "encoder_"):
             raise NotFittedError("This Recommender is not fitted yet: call fit(meta) or load a saved one.")
 
+    def _check_params(self) -> None:
+        """The numeric parameters, checked when fit starts (``__init__`` only stores them): ``steps=0`` would save an
+        untrained model."""
+        where = "Recommender"
+        for name in ("steps", "batch_images", "n_batches", "tasks_per_step", "eval_every", "max_images_per_task",
+                     "resolution"):
+            check_int(getattr(self, name), name, where, 1)
+        check_int(self.n_fresh_candidates, "n_fresh_candidates", where, 0)
+        check_seed(self.seed, where)
+        check_float(self.lr, "lr", where, 0.0, low_open=True)
+        for name in ("weight_decay", "rank_weight", "regression_weight", "similarity_weight"):
+            check_float(getattr(self, name), name, where, 0.0)
+        check_float(self.final_budget_fraction, "final_budget_fraction", where, 0.0, 1.0)
+        check_float(self.holdout_fraction, "holdout_fraction", where, 0.0, 0.9)
+
     # ------------------------------------------------------------------ features
 
     def _feature_backbone(self):
@@ -180,6 +199,7 @@ class Recommender:
         from hyperstar.models.encoders import create_encoder
         from hyperstar.models.predictors import budget_features, create_predictor
 
+        self._check_params()
         if not isinstance(meta, MetaDataset):
             raise InvalidInputError(f"fit expects a MetaDataset (see load_meta_dataset). Got {type(meta).__name__}.")
         full = np.isfinite(meta.curves).all(axis=(1, 2))
@@ -366,13 +386,19 @@ class Recommender:
     @torch.no_grad()
     def score(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
               seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted score (mean over image batches) and its std, per configuration."""
+        """Predicted score (mean over image batches) and its std, per configuration.
+
+        ``budget`` (epochs, default: the meta-data's largest): a budget past the largest the meta-data holds is
+        ranked as that largest one, with a one-line warning (the predictor has never seen longer runs).
+        """
         from hyperstar.models.predictors import budget_features
 
         self._check_fitted()
-        budget = self.max_budget_ if budget is None else budget
-        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-            raise InvalidInputError(f"The 'budget' argument must be an int >= 1 (epochs). Got {budget!r}.")
+        budget = self.max_budget_ if budget is None else check_int(budget, "budget", "recommend", 1)
+        if budget > self.max_budget_:
+            warnings.warn(f"The budget {budget} is past the {self.max_budget_} epochs of the meta-data this recommender "
+                          f"learned from; ranking for {self.max_budget_} epochs instead.", UserWarning, stacklevel=3)
+            budget = self.max_budget_
         emb = self._task_embeddings(task, self.seed if seed is None else seed)
         x = torch.tensor(encode(list(configs)))
         b = budget_features(torch.full((emb.shape[0], x.shape[0]), int(budget)), self.max_budget_)
@@ -426,7 +452,9 @@ class Recommender:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> Path:
-        """Save to a folder: ``model.json`` (parameters, metadata) and ``weights.pt`` (tensors only)."""
+        """Save to a folder: ``model.json`` (parameters, metadata, the weights' SHA-256) and ``weights.pt``
+        (tensors only). Both files are written in full before either replaces an existing one: a full disk
+        (:class:`~hyperstar.exceptions.DiskFullError`) or an error leaves a previously saved recommender intact."""
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -437,6 +465,9 @@ class Recommender:
         tensors["task_embeddings"] = torch.tensor(self.task_embeddings_)
         tensors["desc_mean"] = torch.tensor(self.desc_mean_)
         tensors["desc_std"] = torch.tensor(self.desc_std_)
+        buffer = io.BytesIO()
+        torch.save(tensors, buffer)
+        weights = buffer.getvalue()
         params = self.get_params()
         params["weights"] = params["weights"] if isinstance(params["weights"], (str, type(None))) else str(params["weights"])
         info = {
@@ -452,35 +483,63 @@ class Recommender:
             "task_families": self.task_families_,
             "holdout_tasks": self.holdout_tasks_,
             "holdout_score": self.holdout_score_,
+            "weights_sha256": hashlib.sha256(weights).hexdigest(),
         }
-        # Both files are written in full before either replaces an existing one: a full disk or an error
-        # leaves a previously saved recommender in the folder intact.
         text = (json.dumps(json_safe(info), indent=1, allow_nan=False) + "\n").encode()
-        atomic_write_group({folder / WEIGHTS_FILE: lambda fh: torch.save(tensors, fh),
-                            folder / MODEL_FILE: lambda fh: fh.write(text)})
+        atomic_write_group({folder / WEIGHTS_FILE: lambda fh: fh.write(weights), folder / MODEL_FILE: lambda fh: fh.write(text)},
+                           sizes={folder / WEIGHTS_FILE: len(weights), folder / MODEL_FILE: len(text)})
         return folder
 
     @classmethod
     def load(cls, path: str | Path) -> "Recommender":
-        """Load a folder written by :meth:`save` (weights-only tensors plus JSON; nothing executed)."""
-        from hyperstar.models.backbones import create_backbone
-        from hyperstar.models.encoders import create_encoder
-        from hyperstar.models.predictors import create_predictor
+        """Load a folder written by :meth:`save` (weights-only tensors plus JSON; nothing executed).
 
+        A damaged folder gives one line: :class:`~hyperstar.exceptions.ModelFileError` ("'PATH' is not a
+        hyperstar model file (...)", "'PATH' is truncated or damaged (...)") or
+        :class:`~hyperstar.exceptions.IncompatibleVersionError` ("... was saved by hyperstar X; this is Y").
+        """
         folder = Path(path)
         if not (folder / MODEL_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
             raise InvalidInputError(f"No saved recommender at '{folder}': expected {MODEL_FILE} and {WEIGHTS_FILE}.")
-        try:
-            info = json.loads((folder / MODEL_FILE).read_text())
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"'{folder / MODEL_FILE}' is not valid JSON ({exc.msg}).") from None
+        todo = f"Refit it with `hyperstar fit --out {folder}`, or restore a saved copy."
+        info = _read_model_json(folder / MODEL_FILE, todo)
         if info.get("model_format") != MODEL_FORMAT or _minor(info.get("hyperstar_version")) != _minor(__version__):
             raise IncompatibleVersionError(
                 f"The recommender at '{folder}' was saved by hyperstar {info.get('hyperstar_version')} "
                 f"(model format {info.get('model_format')}); this is hyperstar {__version__} (format {MODEL_FORMAT}). "
                 "Refit it with `hyperstar fit`."
             )
-        tensors = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        missing = [k for k in _MODEL_KEYS if k not in info]
+        if missing or not isinstance(info["params"], dict) or not info["configs"]:
+            what = f"missing {', '.join(map(repr, missing))}" if missing else "no parameters or configurations"
+            raise ModelFileError(f"'{folder / MODEL_FILE}' is not a hyperstar model file ({what}). {todo}")
+        weights_path = folder / WEIGHTS_FILE
+        tensors = load_torch_file(weights_path, what="model", todo=todo)
+        if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+            raise ModelFileError(f"'{weights_path}' is not a hyperstar model file (it does not hold named tensors). {todo}")
+        missing = [k for k in ("desc_mean", "desc_std", "task_embeddings") if k not in tensors]
+        if missing:
+            raise ModelFileError(f"'{weights_path}' is not a hyperstar model file (missing {', '.join(map(repr, missing))}). "
+                                 f"{todo}")
+        digest = info.get("weights_sha256")  # torch reads flipped bytes inside a tensor without a word
+        if digest is not None and hashlib.sha256(weights_path.read_bytes()).hexdigest() != digest:
+            raise ModelFileError(f"'{weights_path}' is truncated or damaged (its SHA-256 is not the one {MODEL_FILE} "
+                                 f"records). {todo}")
+        try:
+            return cls._from_saved(info, tensors)
+        except InvalidInputError as exc:
+            raise ModelFileError(f"'{folder}' holds a recommender this hyperstar cannot rebuild ({exc}). {todo}") from None
+        except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise ModelFileError(f"'{weights_path}' is not a hyperstar model file for the parameters in {MODEL_FILE} "
+                                 f"({type(exc).__name__}: {first}). {todo}") from None
+
+    @classmethod
+    def _from_saved(cls, info: dict[str, Any], tensors: dict[str, torch.Tensor]) -> "Recommender":
+        from hyperstar.models.backbones import create_backbone
+        from hyperstar.models.encoders import create_encoder
+        from hyperstar.models.predictors import create_predictor
+
         rec = cls(**info["params"])
         rec.descriptor_names_ = info["descriptor_names"]
         rec.use_descriptors_ = info["use_descriptors"]
@@ -522,4 +581,28 @@ class Recommender:
 
 def _minor(version: Any) -> str:
     return ".".join(str(version).split(".")[:2])
+
+
+#: what model.json must hold (besides its format and version)
+_MODEL_KEYS = ("params", "feature_dim", "descriptor_names", "use_descriptors", "max_budget", "configs", "task_names",
+               "task_families", "holdout_tasks", "holdout_score")
+
+
+def _read_model_json(path: Path, todo: str) -> dict[str, Any]:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ModelFileError(f"'{path}' is not a hyperstar model file (it is empty). {todo}")
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ModelFileError(f"'{path}' is not a hyperstar model file (it is not UTF-8 JSON text). {todo}") from None
+    except json.JSONDecodeError as exc:
+        kind = "is truncated or damaged" if raw.lstrip().startswith(b"{") else "is not a hyperstar model file"
+        raise ModelFileError(f"'{path}' {kind} (not valid JSON: {exc.msg} at line {exc.lineno}). {todo}") from None
+    except RecursionError:
+        raise ModelFileError(f"'{path}' is not a hyperstar model file (JSON nested too deeply). {todo}") from None
+    if not isinstance(info, dict):
+        raise ModelFileError(f"'{path}' is not a hyperstar model file (it holds a JSON {type(info).__name__}, not an "
+                             f"object). {todo}")
+    return info
 
