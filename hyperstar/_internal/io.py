@@ -230,8 +230,9 @@ _LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 def load_torch_file(path: str | Path, *, what: str, label: str = "", todo: str = "") -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU, with one-line errors in the project's template.
 
-    ``what``: the kind of file, as in "'PATH' is not a hyperstar {what} file (...)"; ``label``: a word
-    put before the path ("Checkpoint"); ``todo``: what the user should do, appended to every message.
+    ``what``: the kind of file, as in "'PATH' is not {what} (...)", e.g. ``"a hyperstar model file"``;
+    ``label``: a word put before the path ("Checkpoint"); ``todo``: what the user should do, appended to
+    every message.
     Never suggests ``weights_only=False``: a file holding Python objects is refused, whoever wrote it.
     """
     import torch
@@ -245,9 +246,9 @@ def load_torch_file(path: str | Path, *, what: str, label: str = "", todo: str =
     except OSError as exc:
         raise ModelFileError(f"{name} cannot be read ({exc.strerror or type(exc).__name__}).{tail}") from None
     if not head:
-        raise ModelFileError(f"{name} is not a hyperstar {what} file (it is empty).{tail}")
+        raise ModelFileError(f"{name} is not {what} (it is empty).{tail}")
     if not (head.startswith(_ZIP_MAGIC) or head.startswith(_LEGACY_MAGIC)):
-        raise ModelFileError(f"{name} is not a hyperstar {what} file (it is not a PyTorch file).{tail}")
+        raise ModelFileError(f"{name} is not {what} (it is not a PyTorch file).{tail}")
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols are noise here
             warnings.simplefilter("ignore")
@@ -256,7 +257,7 @@ def load_torch_file(path: str | Path, *, what: str, label: str = "", todo: str =
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if found:
             raise ModelFileError(
-                f"{name} is not a hyperstar {what} file (it holds Python objects, e.g. {found.group(1)}, besides "
+                f"{name} is not {what} (it holds Python objects, e.g. {found.group(1)}, besides "
                 f"tensors; hyperstar loads tensors only and never runs code from a file).{tail}"
             ) from None
         raise ModelFileError(f"{name} is truncated or damaged (its contents cannot be decoded).{tail}") from None

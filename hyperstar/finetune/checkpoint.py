@@ -152,7 +152,7 @@ def load_checkpoint(path: str | Path) -> TrainState:
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"Checkpoint '{path}' does not exist. Pass a file written by fine_tune(checkpoint_path=...).")
-    stored = load_torch_file(path, what="checkpoint", label="Checkpoint", todo=_CHECKPOINT_TODO)
+    stored = load_torch_file(path, what="a hyperstar checkpoint file", label="Checkpoint", todo=_CHECKPOINT_TODO)
     if not isinstance(stored, dict):
         raise ModelFileError(f"Checkpoint '{path}' is not a hyperstar checkpoint file (it holds a "
                              f"{type(stored).__name__}, not a dict). {_CHECKPOINT_TODO}")

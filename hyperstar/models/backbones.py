@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from hyperstar._internal.io import load_torch_file
 from hyperstar._internal.registry import Registry
-from hyperstar.exceptions import InvalidInputError
+from hyperstar.exceptions import InvalidInputError, ModelFileError
 
 __all__ = [
     "Backbone",
@@ -167,11 +168,19 @@ def load_body_weights(model: Backbone, weights: str | Path | dict[str, torch.Ten
         path = Path(weights)
         if not path.is_file():
             raise InvalidInputError(f"Backbone weights file '{path}' does not exist. Pass an existing .pt file or None.")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        todo = "Pass a state-dict file saved with torch.save(model.state_dict()), or weights=None."
+        state = load_torch_file(path, what="a PyTorch state-dict file", label="Backbone weights", todo=todo)
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
+        if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            got = f"a {type(state).__name__}" if not isinstance(state, dict) else "a dict without only tensors"
+            raise ModelFileError(f"Backbone weights '{path}' is not a PyTorch state-dict file (it holds {got}). {todo}")
     else:
         state = weights
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise InvalidInputError(
+            f"Backbone weights must be a state dict (names to tensors) or a .pt file. Got {type(state).__name__}."
+        )
     body_state = {k[len("body."):]: v for k, v in state.items() if k.startswith("body.")}
     if not body_state:  # a bare body state dict
         body_state = {k: v for k, v in state.items() if not k.startswith("head.")}

@@ -514,7 +514,7 @@ class Recommender:
             what = f"missing {', '.join(map(repr, missing))}" if missing else "no parameters or configurations"
             raise ModelFileError(f"'{folder / MODEL_FILE}' is not a hyperstar model file ({what}). {todo}")
         weights_path = folder / WEIGHTS_FILE
-        tensors = load_torch_file(weights_path, what="model", todo=todo)
+        tensors = load_torch_file(weights_path, what="a hyperstar model file", todo=todo)
         if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
             raise ModelFileError(f"'{weights_path}' is not a hyperstar model file (it does not hold named tensors). {todo}")
         missing = [k for k in ("desc_mean", "desc_std", "task_embeddings") if k not in tensors]

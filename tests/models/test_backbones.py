@@ -51,3 +51,60 @@ def test_state_dict_has_no_duplicates_and_weights_round_trip(tmp_path):
         load_body_weights(create_backbone("smallcnn", num_classes=3), path)
     with pytest.raises(InvalidInputError, match="does not exist"):
         create_backbone("smallcnn_tiny", weights=tmp_path / "missing.pt")
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch PWNED",))
+
+
+def _torch_bytes(obj) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind, fragment", [
+    ("empty", r"is not a PyTorch state-dict file \(it is empty\)"),
+    ("truncated", r"is truncated or damaged \(its archive is incomplete or corrupt\)"),
+    ("random", r"is not a PyTorch state-dict file \(it is not a PyTorch file\)"),
+    ("malicious_pickle", r"is not a PyTorch state-dict file \(it is not a PyTorch file\)"),
+    ("malicious_torch_file", r"holds Python objects, e.g. (posix|nt).system, besides tensors"),
+    ("a_list", r"is not a PyTorch state-dict file \(it holds a list\)"),
+    ("not_tensors", r"is not a PyTorch state-dict file \(it holds a dict without only tensors\)"),
+])
+def test_damaged_backbone_weights_give_one_line_and_run_nothing(tmp_path, monkeypatch, kind, fragment):
+    import pickle
+
+    import numpy as np
+
+    from hyperstar.exceptions import ModelFileError
+
+    monkeypatch.chdir(tmp_path)
+    good = _torch_bytes(create_backbone("smallcnn_tiny", num_classes=3).state_dict())
+    content = {"empty": b"", "truncated": good[: len(good) // 3], "random": np.random.default_rng(1).bytes(2000),
+               "malicious_pickle": pickle.dumps(_Evil()), "malicious_torch_file": _torch_bytes({"body.0": _Evil()}),
+               "a_list": _torch_bytes([torch.zeros(2)]), "not_tensors": _torch_bytes({"body.0.weight": "x"})}[kind]
+    path = tmp_path / "w.pt"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=fragment) as info:
+        create_backbone("smallcnn_tiny", num_classes=3, weights=path)
+    text = str(info.value)
+    assert text.startswith(f"Backbone weights '{path}' ") and "\n" not in text and "weights_only" not in text
+    assert "weights=None" in text and not (tmp_path / "PWNED").exists()
+
+
+def test_damaged_weights_in_finetune_cli_give_one_line(tmp_path, image_folder, capsys):
+    from hyperstar.cli.main import main
+
+    path = tmp_path / "w.pt"
+    path.write_bytes(b"")
+    assert main(["finetune", str(image_folder), "--epochs", "1", "--backbone", "smallcnn_tiny", "--weights",
+                 str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"hyperstar: error: Backbone weights '{path}' is not a PyTorch state-dict file (it is empty). "
+                   "Pass a state-dict file saved with torch.save(model.state_dict()), or weights=None.\n")
