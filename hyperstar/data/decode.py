@@ -1,9 +1,18 @@
 """Pixels: PIL images, tensors and arrays brought to ``uint8 [C, r, r]`` at a fixed resolution.
 
-Every image of a task goes through here, whatever its source: alpha is dropped, palettes are
-expanded, 16-bit and float images are scaled (not clipped), RGB -> grayscale uses luminance, and
-resizing is antialiased. Along the way each image's native size and whether it is natively
-grayscale are recorded (for :meth:`Task.describe <hyperstar.data.Task.describe>`).
+Every image of a task goes through here, whatever its source: transparency is composited onto a
+white background, palettes are expanded, 16-bit and float images are scaled (not clipped), RGB ->
+grayscale uses luminance, and resizing is antialiased. Along the way each image's native size and
+whether it is natively grayscale are recorded (for :meth:`Task.describe <hyperstar.data.Task.describe>`).
+
+Transparency: an image with an alpha channel (RGBA, LA, PA, premultiplied RGBa/La), a palette or
+grayscale/RGB image with a transparent colour (PNG ``tRNS``, GIF), or an array with a 4th channel,
+is composited onto :data:`BACKGROUND` (white, 255) before anything else:
+``out = round((colour * alpha + 255 * (255 - alpha)) / 255)``. So a fully transparent pixel is
+white whatever colour the file stores under it, and the same icon gives the same pixels from any
+file format or editor. White because icons, logos and drawings with transparent backgrounds are
+made to be shown on white pages; keeping the stored colour (what dropping alpha did) turned the same
+icon black in one file and white in another.
 
     >>> import numpy as np
     >>> chw, native_hw, gray = item_to_chw(np.full((6, 4), 200, np.uint8), 2, 3, "The image")
@@ -24,7 +33,14 @@ from PIL import Image
 
 from hyperstar.exceptions import DataError
 
-__all__ = ["pil_to_chw", "item_to_chw", "convert_batch", "to_nchw", "to_uint8", "to_numpy", "check_pixel_values"]
+__all__ = ["BACKGROUND", "pil_to_chw", "item_to_chw", "convert_batch", "to_nchw", "to_uint8", "to_numpy",
+           "check_pixel_values", "composite_alpha"]
+
+#: the grey level (0..255, every channel) transparent pixels are composited onto
+BACKGROUND = 255
+
+# PIL modes that carry an alpha channel (``RGBa``/``La``: premultiplied)
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 # Two channels that differ by at most this much (0..255) still count as "grayscale": JPEG
 # decoding of a gray image stored as RGB leaves +-1 chroma noise.
@@ -61,29 +77,46 @@ def _numeric_mode_to_l(img: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
 
 
+def composite_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``colour`` (uint8 ``[..., C]`` or ``[C, ...]``) over :data:`BACKGROUND` with ``alpha`` (uint8, broadcastable):
+    ``round((colour * alpha + BACKGROUND * (255 - alpha)) / 255)`` in exact integer arithmetic."""
+    c = colour.astype(np.uint32)
+    a = alpha.astype(np.uint32)
+    return ((c * a + BACKGROUND * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def _flatten_transparency(img: Image.Image) -> Image.Image:
+    """An image with transparency as ``RGB`` or ``L`` composited onto :data:`BACKGROUND`; others unchanged."""
+    if img.mode not in _ALPHA_MODES and "transparency" not in img.info:
+        return img
+    gray = img.mode in ("1", "L", "LA", "La") or (img.mode in ("I", "F") or img.mode.startswith("I;16"))
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        img = _numeric_mode_to_l(img)  # a transparent colour of a 16-bit image: rare; keep the pixels
+        return img
+    rgba = np.asarray(img.convert("LA" if gray else "RGBA"))
+    out = composite_alpha(rgba[..., :-1], rgba[..., -1:])
+    return Image.fromarray(out[..., 0], "L") if gray else Image.fromarray(out, "RGB")
+
+
 def pil_to_chw(
     img: Image.Image, resolution: int, channels: int
 ) -> tuple[np.ndarray, tuple[int, int], bool]:
     """Convert a PIL image to ``uint8 [channels, resolution, resolution]``.
 
     Returns the array, the native ``(height, width)`` and whether the native image is grayscale.
-    Alpha is dropped, palettes are expanded, RGB -> grayscale uses luminance.
+    Transparency is composited onto white, palettes are expanded, RGB -> grayscale uses luminance.
     """
     width, height = img.size
     native = (int(height), int(width))
     if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L"):
         # DCT-domain downscaling: much faster decoding of large JPEGs, still antialiased.
         img.draft(img.mode, (resolution, resolution))
+    img = _flatten_transparency(img)
     mode = img.mode
-    if mode in ("1", "L", "LA", "La"):
+    if mode in ("1", "L"):
         img = img.convert("L")
     elif mode in ("I", "F") or mode.startswith("I;16"):
         img = _numeric_mode_to_l(img)
-    elif mode == "P":
-        # Palette images with a transparency entry must go through RGBA (PIL warns otherwise).
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB").convert("RGB")
-    elif mode == "PA":
-        img = img.convert("RGBA").convert("RGB")
     elif mode != "RGB":
         img = img.convert("RGB")
     if img.size != (resolution, resolution):
@@ -165,7 +198,23 @@ def to_nchw(arr: np.ndarray, what: str, prefer_channels_first: bool = False) -> 
             "(1, 3, 4) or [N, C, H, W] with C in (1, 3)."
         )
     if out.shape[1] == 4:
-        out = out[:, :3]  # drop alpha
+        out = _composite_batch(out)
+    return out
+
+
+def _composite_batch(nchw: np.ndarray) -> np.ndarray:
+    """``[N, 4, H, W]`` (RGB + alpha; uint8, integers in 0..255 or floats in [0, 1]) -> ``[N, 3, H, W]`` composited
+    onto :data:`BACKGROUND`, in the input's value range (chunked: no float copy of a large batch)."""
+    floating = np.issubdtype(nchw.dtype, np.floating)
+    out = np.empty((nchw.shape[0], 3, *nchw.shape[2:]), dtype=nchw.dtype if floating else np.uint8)
+    step = 1024
+    for s in range(0, nchw.shape[0], step):
+        chunk = nchw[s : s + step]
+        if floating:
+            a = chunk[:, 3:4].astype(np.float64)
+            out[s : s + step] = chunk[:, :3] * a + (BACKGROUND / 255.0) * (1.0 - a)
+        else:
+            out[s : s + step] = composite_alpha(chunk[:, :3], chunk[:, 3:4])
     return out
 
 
