@@ -54,6 +54,10 @@ def resolve_weights(backbone: str, weights: Any, *, check: bool = False) -> Any:
     if isinstance(weights, str) and not Path(weights).suffix and not Path(weights).exists():
         return weights
     path = Path(weights)
+    if path.is_dir():
+        raise InvalidInputError(
+            f"Backbone weights '{path}' is a folder. Pass a .pt file, a torchvision weights name, 'auto' or 'none'."
+        )
     if not path.is_file():
         raise InvalidInputError(
             f"Backbone weights '{path}' do not exist. Pass a .pt file, a torchvision weights name, 'auto' or 'none'."

@@ -62,6 +62,24 @@ def test_bad_config_is_a_clear_error(image_folder, capsys):
     assert "'lr' must be a number" in err and "Traceback" not in err
 
 
+
+@pytest.mark.parametrize("kind", ["empty_text", "binary_file", "inactive_value"])
+def test_finetune_config_that_was_silently_accepted_now_says_so(image_folder, tmp_path, capsys, kind):
+    config = {"empty_text": "", "binary_file": str(tmp_path / "config.json"),
+              "inactive_value": '{"optimizer": "adamw", "momentum": 0.5, "batch_size": 16}'}[kind]
+    (tmp_path / "config.json").write_bytes(bytes(range(128, 256)))
+    code = main(["finetune", str(image_folder), "--epochs", "1", "--backbone", "smallcnn_tiny", "--weights", "none",
+                 "--resolution", "16", "--config", config, "--json"])
+    out, err = capsys.readouterr()
+    if kind == "inactive_value":  # dropped, with a warning: a valid run
+        assert code == 0 and "momentum" not in json.loads(out)["config"]
+        assert "hyperstar: warning: Hyperparameter 'momentum' applies only when optimizer == 'sgd'" in err
+        return
+    assert code == 1 and out == ""
+    expected = {"empty_text": "The configuration is empty. Pass JSON text",
+                "binary_file": f"The configuration file '{tmp_path / 'config.json'}' is not a JSON text file"}[kind]
+    assert err.startswith(f"hyperstar: error: {expected}") and err.count("\n") == 1
+
 def test_space_json(capsys):
     assert main(["space", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

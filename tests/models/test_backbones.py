@@ -108,3 +108,10 @@ def test_damaged_weights_in_finetune_cli_give_one_line(tmp_path, image_folder, c
     err = capsys.readouterr().err
     assert err == (f"hyperstar: error: Backbone weights '{path}' is not a PyTorch state-dict file (it is empty). "
                    "Pass a state-dict file saved with torch.save(model.state_dict()), or weights=None.\n")
+
+
+def test_weights_that_name_a_folder_are_refused_in_one_line(tmp_path):
+    from hyperstar._internal.paths import resolve_weights
+
+    with pytest.raises(InvalidInputError, match=f"Backbone weights '{tmp_path}' is a folder. Pass a .pt file"):
+        resolve_weights("smallcnn_tiny", str(tmp_path), check=True)
