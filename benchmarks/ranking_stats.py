@@ -109,10 +109,12 @@ def summarize(rows: list[dict]) -> dict[str, dict]:
     out = {}
     for m, rs in by.items():
         s = {"n": len(rs), "n_tasks": len({r["task"] for r in rs}), "n_seeds": len({r["seed"] for r in rs})}
-        for k in METRICS:
-            s[f"{k}_mean"] = float(np.mean([r[k] for r in rs]))
-        s["configs_to_best_median"] = float(np.median([r["configs_to_best"] for r in rs]))
-        s["configs_to_within_1_median"] = float(np.median([r["configs_to_within_1"] for r in rs]))
+        for k in METRICS:  # rows of the earlier benchmark lack configs_to_within_1 and regret_at_5
+            if all(k in r for r in rs):
+                s[f"{k}_mean"] = float(np.mean([r[k] for r in rs]))
+        for k in ("configs_to_best", "configs_to_within_1"):
+            if all(k in r for r in rs):
+                s[f"{k}_median"] = float(np.median([r[k] for r in rs]))
         per_seed = defaultdict(list)
         for r in rs:
             per_seed[r["seed"]].append(r["regret_at_1"])
