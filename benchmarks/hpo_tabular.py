@@ -171,7 +171,7 @@ def _fit_and_rank(t: int, params: dict) -> tuple[list[int], float]:
         query = make_task(meta.recipes[t], resolution=rec.resolution)
     else:
         query = {n: float(v) for n, v in zip(meta.descriptor_names, meta.descriptors[t])}
-    scores, _ = rec.score(query, meta.configs, seed=0)
+    scores = rec.predict(query, meta.configs, seed=0)
     return [int(i) for i in np.argsort(-scores, kind="stable")], time.perf_counter() - t0
 
 

@@ -366,7 +366,7 @@ def tune(
 
         scorer = None
         if recommender is not None and optimizer == "bohb" and task_obj is not None:
-            scorer = lambda configs: recommender.score(task_obj, configs)[0]
+            scorer = lambda configs: recommender.predict(task_obj, configs)
         cg = _make_generator(optimizer, ranked, seed=seed, random_fraction=random_fraction,
                              adaptive=AdaptiveRanking(meta) if adaptive else None, max_budget=max_budget,
                              options=generator_options, scorer=scorer)

@@ -32,13 +32,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
 from hyperstar._version import __version__
 from hyperstar._internal.paths import meta_data_dir
 from hyperstar._internal.convert import as_float, json_safe
 from hyperstar._internal.io import atomic_write_group, load_torch_file
 from hyperstar._internal.stats import spearman, spearman_matrix
-from hyperstar._internal.validation import check_float, check_int, check_seed
+from hyperstar._internal.validation import check_choice, check_float, check_int, check_seed
 from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, ModelFileError, NotFittedError
 from hyperstar.meta.dataset import MetaDataset
 from hyperstar.space import config_key, encode, sample_configurations, validate_configuration
@@ -72,8 +73,13 @@ def _rank_targets(acc: np.ndarray) -> np.ndarray:
     return (acc - mean) / np.maximum(std, 1e-3)
 
 
-class Recommender:
+class Recommender(BaseEstimator):
     """Learns from a meta-dataset to rank configurations for an unseen task.
+
+    A scikit-learn estimator: ``get_params(deep)``, ``set_params``, ``sklearn.base.clone`` and
+    ``sklearn.utils.validation.check_is_fitted`` work, and the repr shows the parameters that differ
+    from the defaults. The constructor only stores its arguments; ``fit`` checks them (one-line errors).
+    ``predict(task, configs)`` gives the predicted scores; ``score`` is its deprecated old name.
 
     Parameters (all keyword): ``encoder`` (registered encoder name, see :mod:`hyperstar.models.encoders`),
     ``predictor`` (see :mod:`hyperstar.models.predictors`), ``backbone`` / ``weights`` (the frozen feature
@@ -139,20 +145,26 @@ class Recommender:
 
     # ------------------------------------------------------------------ parameters
 
-    def get_params(self) -> dict[str, Any]:
-        import inspect
-
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "encoder_")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
             raise NotFittedError("This Recommender is not fitted yet: call fit(meta) or load a saved one.")
 
     def _check_params(self) -> None:
-        """The numeric parameters, checked when fit starts (``__init__`` only stores them): ``steps=0`` would save an
-        untrained model."""
+        """The parameters, checked when fit starts (``__init__`` only stores them, as scikit-learn's estimators
+        do): ``steps=0`` would save an untrained model."""
+        from hyperstar.models.encoders import list_encoders
+        from hyperstar.models.predictors import list_predictors
+
         where = "Recommender"
+        check_choice(self.encoder, "encoder", where, list_encoders())
+        check_choice(self.predictor, "predictor", where, list_predictors())
+        for name in ("use_descriptors", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInputError(f"The '{name}' argument of {where} must be True or False. Got "
+                                        f"{getattr(self, name)!r}.")
         for name in ("steps", "batch_images", "n_batches", "tasks_per_step", "eval_every", "max_images_per_task",
                      "resolution"):
             check_int(getattr(self, name), name, where, 1)
@@ -383,10 +395,17 @@ class Recommender:
             out.append(self.encoder_(f[idx][None], y[idx][None], k, d)[0])
         return torch.stack(out)
 
-    @torch.no_grad()
     def score(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
               seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted score (mean over image batches) and its std, per configuration.
+        """Deprecated: ``predict(task, configs, return_std=True)`` (``score`` means a metric in scikit-learn)."""
+        warnings.warn("Recommender.score is deprecated; use predict(task, configs, return_std=True).",
+                      DeprecationWarning, stacklevel=2)
+        return self.predict(task, configs, budget=budget, seed=seed, return_std=True)
+
+    @torch.no_grad()
+    def predict(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
+                seed: int | None = None, return_std: bool = False):
+        """Predicted score (mean over image batches) per configuration; with ``return_std``, ``(mean, std)``.
 
         ``budget`` (epochs, default: the meta-data's largest): a budget past the largest the meta-data holds is
         ranked as that largest one, with a one-line warning (the predictor has never seen longer runs).
@@ -403,7 +422,7 @@ class Recommender:
         x = torch.tensor(encode(list(configs)))
         b = budget_features(torch.full((emb.shape[0], x.shape[0]), int(budget)), self.max_budget_)
         pred = self.predictor_(emb, x, b).numpy()  # [n_batches, M]
-        return pred.mean(0), pred.std(0)
+        return (pred.mean(0), pred.std(0)) if return_std else pred.mean(0)
 
     def candidates(self, n_fresh: int | None = None, seed: int | None = None) -> list[dict[str, Any]]:
         """Default candidates: the meta-dataset's configurations plus fresh samples from the space."""
@@ -435,7 +454,7 @@ class Recommender:
             raise InvalidInputError("The 'candidates' argument of recommend is empty; pass at least one configuration.")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max(500, len(candidates)):
             raise InvalidInputError(f"The 'k' argument of recommend must be an int in [1, {max(500, len(candidates))}]. Got {k!r}.")
-        mean, std = self.score(task, candidates, budget=budget, seed=seed)
+        mean, std = self.predict(task, candidates, budget=budget, seed=seed, return_std=True)
         order = np.argsort(-mean, kind="stable")[: int(k)]
         return [Recommendation(rank=i + 1, config=dict(candidates[j]), score=float(mean[j]), std=float(std[j]))
                 for i, j in enumerate(order)]
