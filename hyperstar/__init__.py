@@ -17,10 +17,14 @@ from hyperstar._internal.lazy import lazy_exports
 from hyperstar._version import __version__
 from hyperstar.exceptions import (
     ConfigurationError,
+    ConfigurationWarning,
     DataError,
+    DiskFullError,
     HyperstarError,
     IncompatibleVersionError,
     InvalidInputError,
+    MetaDataError,
+    ModelFileError,
     NotFittedError,
 )
 
@@ -53,6 +57,10 @@ __all__ = [
     "ConfigurationError",
     "NotFittedError",
     "IncompatibleVersionError",
+    "ModelFileError",
+    "MetaDataError",
+    "DiskFullError",
+    "ConfigurationWarning",
     "EpochRecord",
     "FineTuneResult",
     "fine_tune",
