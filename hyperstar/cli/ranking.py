@@ -25,7 +25,11 @@ def add_recommend(sub) -> None:
                                 image_flags(None, help="image resolution (default: the recommender's, "
                                                        f"else {FALLBACK_RESOLUTION})"),
                                 seed_flag(), json_flag()])
-    p.add_argument("path", help="image folder: one sub-folder per class")
+    p.add_argument("path", nargs="?", default=None, help="image folder: one sub-folder per class")
+    p.add_argument("--descriptors", default=None,
+                   help="rank for a task known only by its meta-features, instead of a folder: a JSON object "
+                        "(e.g. '{\"n_images\": 900, \"n_classes\": 6}') or a JSON file; needs a recommender "
+                        "fitted with --encoder descriptors (e.g. on imported meta-data)")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--budget", type=int, default=None,
                    help="rank for this budget in epochs (default, and the most: the meta-data's largest; a larger one "
@@ -60,20 +64,55 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_descriptors(text: str) -> dict:
+    """``--descriptors``: a JSON object of numbers, given inline or as a file."""
+    import json
+    from pathlib import Path
+
+    from hyperstar.exceptions import InvalidInputError
+
+    source = "--descriptors"
+    if not text.lstrip().startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            raise InvalidInputError(f"--descriptors is neither a JSON object nor a file: {text!r}.")
+        source, text = f"the descriptors file '{path}'", path.read_text(errors="replace")
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{source} is not valid JSON ({exc.msg} at line {exc.lineno}).") from None
+    if not isinstance(values, dict) or not values:
+        raise InvalidInputError(f"{source} must be a JSON object of descriptor values, e.g. {{\"n_images\": 900}}.")
+    return values
+
+
+def format_config(config: dict) -> str:
+    """Every active hyperparameter of a configuration, ``name=value``, in a stable order."""
+    def fmt(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    return " ".join(f"{k}={fmt(v)}" for k, v in sorted(config.items()))
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from hyperstar.exceptions import InvalidInputError
+
+    if (args.path is None) == (args.descriptors is None):
+        raise InvalidInputError("Give an image folder or --descriptors (one of them).")
     rec = load_recommender(args.model)
-    resolution = first_set(args.resolution, model_resolution(rec), FALLBACK_RESOLUTION)
-    task = load_task(args.path, resolution, 3)
+    if args.descriptors is not None:
+        task, what = read_descriptors(args.descriptors), "the described task"
+    else:
+        resolution = first_set(args.resolution, model_resolution(rec), FALLBACK_RESOLUTION)
+        task = load_task(args.path, resolution, 3)
+        what = f"{args.path} ({len(task)} images, {task.n_classes} classes)"
     recs = rec.recommend(task, k=args.k, budget=args.budget, seed=args.seed)
     if args.json:
         print_json([r.to_dict() for r in recs])
         return 0
-    print(f"top {len(recs)} configurations for {args.path} ({len(task)} images, {task.n_classes} classes):")
+    print(f"top {len(recs)} configurations for {what}:")
     for r in recs:
-        c = r.config
-        mom = f" m={c['momentum']:.2f}" if "momentum" in c else ""
-        print(f"{r.rank:>3}. score {r.score:+.2f} ± {r.std:.2f}  {c['optimizer']} lr={c['lr']:.2g}{mom} "
-              f"bs={c['batch_size']} {c['train_mode']} {c['lr_schedule']}")
+        print(f"{r.rank:>3}. score {r.score:+.2f} ± {r.std:.2f}  {format_config(r.config)}")
     sims = ", ".join(f"{n} ({s:.2f})" for n, s in rec.similar_tasks(task, k=3, seed=args.seed))
     print(f"resembles: {sims}")
     return 0

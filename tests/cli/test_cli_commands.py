@@ -173,3 +173,24 @@ def test_tune_takes_resolution_and_backbone_from_the_model_or_the_meta_data(mode
     assert [(c["resolution"], c["backbone"]) for c in tune_calls] == [
         (16, "smallcnn"), (24, "smallcnn_tiny"), (32, "smallcnn"), (20, "smallcnn_tiny")]
     assert tune_calls[1]["meta"].path == meta.resolve()
+
+
+def test_recommend_ranks_a_task_known_only_by_its_descriptors(tmp_path, capsys):
+    model = tmp_path / "model"
+    assert main(["fit", "--encoder", "descriptors", "--steps", "20", "--out", str(model)]) == 0
+    capsys.readouterr()
+    described = {"n_images": 900, "n_classes": 6}
+    assert main(["recommend", "--model", str(model), "--descriptors", json.dumps(described), "-k", "3", "--json"]) == 0
+    inline = json.loads(capsys.readouterr().out)
+    (tmp_path / "d.json").write_text(json.dumps(described))
+    assert main(["recommend", "--model", str(model), "--descriptors", str(tmp_path / "d.json"), "-k", "3",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == inline and len(inline) == 3
+    assert main(["recommend", "--model", str(model), "--descriptors", json.dumps(described), "-k", "1"]) == 0
+    text = capsys.readouterr().out
+    assert all(f"{k}=" in text for k in inline[0]["config"])  # the whole configuration, not five values of it
+    for bad, message in [([], "Give an image folder or --descriptors"),
+                         (["--descriptors", "{not json"], "--descriptors is not valid JSON"),
+                         (["--descriptors", "[1, 2]"], "neither a JSON object nor a file")]:
+        assert main(["recommend", "--model", str(model), *bad]) != 0
+        assert message in capsys.readouterr().err
