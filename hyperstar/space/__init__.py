@@ -1,5 +1,6 @@
-"""The fine-tuning search space: the default space, validation and sampling (``default``), and the
-configuration -> vector encoding (``encoding``).
+"""The fine-tuning search space: the default space, validation and sampling (``default``), the
+configuration -> vector encoding (``encoding``), and exports of recommendations to Optuna, Ray Tune,
+SMAC3 and NePS (``export``).
 
 A configuration is a plain ``dict`` of Python scalars (``str``, ``int``, ``float``) holding only
 the hyperparameters that are active for it. Every value that leaves this package is a plain
@@ -30,6 +31,17 @@ from hyperstar.space.default import (
     validate_configuration,
 )
 from hyperstar.space.encoding import encode, feature_names
+from hyperstar.space.export import (
+    active_values,
+    describe_space,
+    enqueue_in_optuna,
+    neps_prior,
+    optuna_distributions,
+    optuna_suggest,
+    ray_points_to_evaluate,
+    ray_search_space,
+    smac_initial_design,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -46,4 +58,13 @@ __all__ = [
     "config_to_json",
     "config_from_json",
     "config_key",
+    "active_values",
+    "describe_space",
+    "enqueue_in_optuna",
+    "optuna_distributions",
+    "optuna_suggest",
+    "ray_points_to_evaluate",
+    "ray_search_space",
+    "smac_initial_design",
+    "neps_prior",
 ]
