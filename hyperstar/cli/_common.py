@@ -29,10 +29,23 @@ def json_flag(help: str = "print the result as one JSON object") -> argparse.Arg
     return p
 
 
+def seed_value(text: str) -> int:
+    """An argparse type: a seed, an int in [0, 2**32 - 1] (what numpy's generators take)."""
+    from hyperstar._internal.validation import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, {MAX_SEED}]; got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, {MAX_SEED}]; got {value}")
+    return value
+
+
 def seed_flag() -> argparse.ArgumentParser:
-    """``--seed`` (default 0)."""
+    """``--seed`` (default 0; an int in [0, 2**32 - 1])."""
     p = _parent()
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0)
     return p
 
 

@@ -40,7 +40,7 @@ from torch import nn
 
 from hyperstar._internal.device import resolve_device
 from hyperstar._internal.paths import resolve_weights
-from hyperstar._internal.validation import check_int
+from hyperstar._internal.validation import check_int, check_seed
 from hyperstar.data import Split, Task
 from hyperstar.exceptions import DiskFullError, InvalidInputError
 from hyperstar.finetune.augment import augment
@@ -242,7 +242,7 @@ def fine_tune(
             f"budget ({budget}) is larger than max_budget ({max_budget}), the schedule's horizon. "
             "Raise max_budget or lower budget."
         )
-    seed = check_int(seed, "seed", "fine_tune", 0)
+    seed = check_seed(seed, "fine_tune")
     if threads is not None:
         torch.set_num_threads(check_int(threads, "threads", "fine_tune", 1, 4096))
     if checkpoint_path is not None:

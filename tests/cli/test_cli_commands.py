@@ -194,3 +194,19 @@ def test_recommend_ranks_a_task_known_only_by_its_descriptors(tmp_path, capsys):
                          (["--descriptors", "[1, 2]"], "neither a JSON object nor a file")]:
         assert main(["recommend", "--model", str(model), *bad]) != 0
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["finetune", "x"], ["recommend", "x"], ["fit", "--out", "x"], ["tune", "x"]])
+def test_a_seed_out_of_range_is_refused_by_every_command(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args([*command, "--seed", str(10**20)])
+    assert exc.value.code == 2
+    assert "--seed: must be an int in [0, 4294967295]; got 100000000000000000000" in capsys.readouterr().err
+
+
+def test_fine_tune_refuses_a_seed_numpy_cannot_take(tiny_task):
+    from hyperstar.exceptions import InvalidInputError
+    from hyperstar.finetune import fine_tune
+
+    with pytest.raises(InvalidInputError, match=r"'seed' argument of fine_tune must be an int in \[0, 4294967295\]"):
+        fine_tune(tiny_task, {}, budget=1, seed=10**20, backbone="smallcnn_tiny", weights=None)
