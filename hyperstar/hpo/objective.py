@@ -54,7 +54,7 @@ from ConfigSpace import ConfigurationSpace
 from hyperstar._internal.io import atomic_write_json
 from hyperstar._internal.validation import check_choice, check_int, check_seed
 from hyperstar.exceptions import InvalidInputError
-from hyperstar.space import config_key, default_space
+from hyperstar.space import config_key, default_space, space_from_json, space_to_json  # noqa: F401 (re-exported)
 from hyperstar.hpo.api import (
     RANKING_FILE,
     RUN_FILE,
@@ -128,19 +128,6 @@ def load_objective(path: str) -> Callable[..., Any]:
     if not callable(fn):
         raise InvalidInputError(f"The objective {path!r} is not callable.")
     return fn
-
-
-def space_to_json(space: ConfigurationSpace) -> str:
-    """``space`` as ConfigSpace's JSON (what a run directory and worker processes keep)."""
-    return json.dumps(space.to_serialized_dict(), sort_keys=True)
-
-
-def space_from_json(text: str) -> ConfigurationSpace:
-    """The space :func:`space_to_json` wrote."""
-    try:
-        return ConfigurationSpace.from_serialized_dict(json.loads(text))
-    except Exception as exc:  # ConfigSpace raises several kinds for a bad document
-        raise InvalidInputError(f"Not a ConfigSpace JSON search space ({type(exc).__name__}: {exc}).") from None
 
 
 # --------------------------------------------------------------------------- the worker

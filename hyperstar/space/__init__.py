@@ -31,6 +31,7 @@ from hyperstar.space.default import (
     validate_configuration,
 )
 from hyperstar.space.encoding import encode, feature_names
+from hyperstar.space.serialize import load_space, same_space, space_from_json, space_to_json
 from hyperstar.space.export import (
     active_values,
     describe_space,
@@ -58,6 +59,10 @@ __all__ = [
     "config_to_json",
     "config_from_json",
     "config_key",
+    "space_to_json",
+    "space_from_json",
+    "load_space",
+    "same_space",
     "active_values",
     "describe_space",
     "enqueue_in_optuna",
