@@ -366,3 +366,21 @@ def test_describe_space_and_active_values(user_space):
                                                "max_features": 0.5, "n_trees": 99, "width": 8, "degree": 2}
     with pytest.raises(ConfigurationError, match=r"Unknown hyperparameter\(s\) 'epochs' given to active_values"):
         active_values({**full, "epochs": 3}, user_space)
+
+
+def test_the_export_example_runs_and_hands_the_recommendations_to_each_tuner(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "export_recommendations.py"
+    proc = subprocess.run([sys.executable, str(script), "-k", "3", "--trials", "4"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=180, check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    out = proc.stdout
+    for header in ("-- Optuna", "-- Ray Tune", "-- SMAC3", "-- NePS"):
+        assert header in out
+    assert "3 points, e.g. {" in out and "3 configurations of the space" in out
+    if "Optuna is not installed" not in out:
+        assert [int(n) for n in re.findall(r"recommendation (\d)  ", out)] == [1, 2, 3]
+    if "SMAC3 is not installed" not in out:
+        assert "SMAC asks first: 1, 2, 3" in out
