@@ -122,7 +122,7 @@ def main() -> None:
             print(f"  neps.PipelineSpace with {len(pipeline.get_attrs())} parameters; run it with")
             print("  neps.run(train, pipeline, optimizer=('priorband', {'sample_prior_first': True}), ...)")
         else:
-            print("  the 'neps' installed is not NePS >= 0.14 (pip install neural-pipeline-search)")
+            print("  the 'neps' installed has no PipelineSpace: neps_prior(..., as_neps=True) builds its older classes")
     else:
         print("  NePS is not installed (pip install neural-pipeline-search): the prior is the plain dict above")
 

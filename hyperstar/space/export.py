@@ -389,13 +389,14 @@ def neps_prior(space: ConfigurationSpace | None, recommendation: Any, confidence
     (``"low"``, ``"medium"``, ``"high"``). Pass what NePS hands your objective through :func:`active_values`.
 
     ``as_neps=True`` builds the real NePS objects instead (``pip install neural-pipeline-search``; the
-    ``neps`` name on PyPI is a placeholder): a ``neps.PipelineSpace`` (NePS >= 0.14: ``neps.Float`` /
-    ``neps.Integer`` / ``neps.Categorical`` with ``prior=`` and ``prior_confidence=``), or on older NePS the
-    dict of ``neps.Float`` ... ``neps.Constant`` (``prior=``) or of ``neps.FloatParameter`` ... (``default=``,
-    ``default_confidence=``) that ``neps.run(pipeline_space=...)`` takes; ``neps.run(...,
-    optimizer=("priorband", {"sample_prior_first": True}))`` evaluates the recommendation itself first. ``extra``: more NePS parameters to
-    put in it, e.g. PriorBand's fidelity ``{"epochs": neps.IntegerFidelity(1, 50)}`` (older NePS:
-    ``neps.IntegerParameter(1, 50, is_fidelity=True)``).
+    ``neps`` name on PyPI is a placeholder): a ``neps.PipelineSpace`` where NePS has one (checked with
+    NePS 0.17: ``neps.Float`` / ``neps.Integer`` / ``neps.Categorical`` with ``prior=`` and
+    ``prior_confidence=``), or on older NePS the dict that ``neps.run(pipeline_space=...)`` took, of
+    ``neps.Float`` ... ``neps.Constant`` (``prior=``) or of ``neps.FloatParameter`` ... (``default=``,
+    ``default_confidence=``). ``extra``: more NePS parameters to put in it, e.g. PriorBand's fidelity
+    ``{"epochs": neps.IntegerFidelity(1, 50)}`` (older NePS: ``neps.IntegerParameter(1, 50,
+    is_fidelity=True)``). ``neps.run(..., optimizer=("priorband", {"sample_prior_first": True}))``
+    evaluates the recommendation itself first.
     """
     where = "neps_prior"
     confidence = check_choice(confidence, "confidence", where, CONFIDENCES)
@@ -446,7 +447,7 @@ def _to_neps(prior: Mapping[str, Mapping[str, Any]], extra: dict[str, Any]) -> A
         )
     params = inspect.signature(float_cls).parameters
     legacy = "default" in params and "prior" not in params  # NePS <= 0.12: default= / default_confidence=
-    pipeline = getattr(neps, "PipelineSpace", None)  # NePS >= 0.14: a PipelineSpace; categorical prior: an index
+    pipeline = getattr(neps, "PipelineSpace", None)  # newer NePS: a PipelineSpace; categorical prior: an index
     prior_key, conf_key = ("default", "default_confidence") if legacy else ("prior", "prior_confidence")
     if legacy:
         classes = {t: getattr(neps, f"{t.capitalize()}Parameter") for t in ("float", "integer", "categorical", "constant")}

@@ -268,19 +268,21 @@ def test_neps_prior_arguments_are_checked(recs):
 def _real_neps():
     neps = pytest.importorskip("neps", reason="NePS is not installed (pip install neural-pipeline-search)")
     if not hasattr(neps, "PipelineSpace") or not hasattr(neps, "IntegerFidelity"):
-        pytest.skip(f"the 'neps' installed is not NePS >= 0.14 (PyPI's 'neps' is a placeholder): {neps.__file__}")
+        pytest.skip(f"the 'neps' installed has no PipelineSpace (an older NePS, or PyPI's placeholder): {neps.__file__}")
     return neps
 
 
-def test_real_neps_priorband_evaluates_the_top_recommendation_first(tmp_path, recs):
+@pytest.mark.parametrize("which", ["default", "user"])
+def test_real_neps_priorband_evaluates_the_top_recommendation_first(tmp_path, recs, user_space, which):
     neps = _real_neps()
-    space = default_space()
-    top = recs[0]
+    space, top = (default_space(), recs[0]) if which == "default" else (user_space, _user_recs(user_space)[1])
     pipeline = neps_prior(space, top, confidence="high", as_neps=True, extra={"epochs": neps.IntegerFidelity(1, 9)})
     assert isinstance(pipeline, neps.PipelineSpace)
     attrs = pipeline.get_attrs()
-    assert attrs["lr"].prior == top["lr"] and attrs["lr"].prior_confidence.value == "high"
-    assert attrs["batch_size"].choices[attrs["batch_size"].prior] == top["batch_size"]
+    name = "lr" if which == "default" else "max_features"
+    assert attrs[name].prior == top[name] and attrs[name].prior_confidence.value == "high"
+    cat = "batch_size" if which == "default" else "width"
+    assert attrs[cat].choices[attrs[cat].prior] == top[cat]
     seen = []
 
     def evaluate(**config):
@@ -289,7 +291,7 @@ def test_real_neps_priorband_evaluates_the_top_recommendation_first(tmp_path, re
 
     neps.run(evaluate_pipeline=evaluate, pipeline_space=pipeline, root_directory=tmp_path / "neps",
              optimizer=("priorband", {"sample_prior_first": True}), total_evaluations_to_spend=2)
-    assert len(seen) == 2
+    assert len(seen) == 2 and all(set(c) == set(space.keys()) | {"epochs"} for c in seen)  # NePS has no conditions
     first = {k: v for k, v in seen[0].items() if k != "epochs"}
     assert active_values(first, space) == top  # the prior itself, made a configuration again
     assert all(active_values({k: v for k, v in c.items() if k != "epochs"}, space) for c in seen)
