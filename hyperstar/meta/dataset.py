@@ -3,7 +3,9 @@
 On-disk format (a folder; text only, append-friendly)::
 
     manifest.json    format version, backbone and its weights digest, max_budget, split settings,
-                     the tasks (name, family, recipe, descriptors) and the shared configurations
+                     the tasks (name, family, recipe, descriptors), the shared configurations and,
+                     optionally, "space": the search space of the configurations as ConfigSpace's
+                     serialized dict (``ConfigurationSpace.to_json``); without it, hyperstar's default space
     results.jsonl    one JSON object per line and per finished cell (task, configuration, seed):
                      {"task", "config_id", "seed", "val_acc": [...per epoch], "val_loss", "train_loss",
                       "test_acc", "diverged", "diverged_epoch", "wall_time", "samples_per_s",
@@ -22,7 +24,9 @@ that are finite fractions in [0, 1], finite losses (or null), an int seed >= 0. 
 (task, configuration, seed) must agree on ``val_acc``, ``test_acc`` and ``diverged`` (then the first
 is kept; provenance such as times may differ) - otherwise both are refused. All rows are checked
 before the error is raised, which has one line per kind of problem with the first row numbers
-(line numbers of ``results.jsonl``) and a count.
+(line numbers of ``results.jsonl``) and a count. Every configuration must be one of the space (and no
+two the same configuration of it). Every seed of a cell is kept: ``curves`` (and so ``final_acc``)
+is the mean over the seeds, ``seed_curves`` the runs one by one.
 
 Example::
 
@@ -35,7 +39,6 @@ Example::
 from __future__ import annotations
 
 import json
-import math
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,13 +47,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ConfigSpace import ConfigurationSpace
 
 from hyperstar._internal.convert import as_float
-from hyperstar._version import __version__
 from hyperstar._internal.io import append_jsonl, atomic_write_json
 from hyperstar._internal.paths import meta_data_dir
 from hyperstar.exceptions import DataError, InvalidInputError, MetaDataError
-from hyperstar.space import encode
+from hyperstar.meta.validate import (  # noqa: F401 (check_accuracies and RowProblems: importable from here too)
+    FORMAT_VERSION,
+    MANIFEST,
+    RESULTS,
+    RowProblems,
+    _check_record,
+    check_accuracies,
+    check_configs,
+    check_manifest,
+    manifest_space,
+)
+from hyperstar.space import config_key, default_configuration, default_space, encode, same_space, validate_configuration
 
 __all__ = [
     "MetaDataset",
@@ -66,10 +80,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 DEFAULT_NAME = "default"
-MANIFEST = "manifest.json"
-RESULTS = "results.jsonl"
 
 
 # --------------------------------------------------------------------------- low-level I/O
@@ -146,195 +157,7 @@ def pad_curve(values: Sequence[float | None], length: int) -> list[float]:
     return out + [out[-1]] * (length - len(out))
 
 
-# --------------------------------------------------------------------------- validation
-
-_NOTHING = object()
-#: how many row numbers a problem line lists before "and N more"
-_SHOW_ROWS = 5
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class RowProblems:
-    """The problems found in the rows of one file, reported together by :meth:`raise_if_any`: one line per
-    kind of problem, with its first row numbers, a count and the first bad value.
-
-        >>> p = RowProblems("t.csv")
-        >>> p.add("accuracies must be fractions in [0, 1]", 3, 1.7)
-        >>> p.add("accuracies must be fractions in [0, 1]", 5, -2.0)
-        >>> p.add("no 'task'", 4)
-        >>> print(p.message())
-        't.csv' has 3 bad rows; fix or remove them:
-          rows 3, 5 (2 rows): accuracies must be fractions in [0, 1]; got 1.7 (row 3)
-          row 4: no 'task'
-    """
-
-    def __init__(self, source: str | Path, what_to_do: str = "fix or remove them") -> None:
-        self.source = str(source)
-        self.what_to_do = what_to_do
-        self._kinds: dict[str, tuple[list[int], Any]] = {}
-        self.n_added = 0
-
-    def add(self, kind: str, row: int, got: Any = _NOTHING) -> None:
-        """Record that ``row`` has the problem ``kind`` (a fixed text, e.g. "'seed' must be an int >= 0"),
-        with the bad value ``got`` when there is one."""
-        if kind not in self._kinds:
-            self._kinds[kind] = ([], got)
-        self._kinds[kind][0].append(row)
-        self.n_added += 1
-
-    def __bool__(self) -> bool:
-        return bool(self._kinds)
-
-    def rows(self) -> set[int]:
-        return {r for rows, _ in self._kinds.values() for r in rows}
-
-    def message(self) -> str:
-        lines = []
-        for kind, (rows, got) in self._kinds.items():
-            rows = sorted(set(rows))
-            shown = ", ".join(map(str, rows[:_SHOW_ROWS])) + (f" and {len(rows) - _SHOW_ROWS} more" if len(rows) > _SHOW_ROWS else "")
-            head = f"row {rows[0]}" if len(rows) == 1 else f"rows {shown} ({len(rows)} rows)"
-            tail = "" if got is _NOTHING else f"; got {_short(got)}" + ("" if len(rows) == 1 else f" (row {rows[0]})")
-            lines.append(f"{head}: {kind}{tail}")
-        n = len(self.rows())
-        if len(lines) == 1 and n == 1:
-            return f"'{self.source}' {lines[0]}. {self.what_to_do[0].upper()}{self.what_to_do[1:].replace('them', 'it')}."
-        return f"'{self.source}' has {n} bad rows; {self.what_to_do}:\n" + "\n".join("  " + line for line in lines)
-
-    def raise_if_any(self) -> None:
-        if self._kinds:
-            raise MetaDataError(self.message())
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _is_fraction(v: Any) -> bool:
-    return _is_number(v) and 0.0 <= v <= 1.0
-
-
-def _is_count(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def check_accuracies(values: Any, problems: RowProblems, row: int, key: str = "val_acc") -> list[float] | None:
-    """``values`` as a list of floats when it is a non-empty list of finite fractions in [0, 1]; else the
-    problem is recorded and None returned."""
-    if not isinstance(values, list) or not values:
-        problems.add(f"'{key}' must be a non-empty list of per-epoch accuracies", row, values)
-        return None
-    bad = next((v for v in values if not _is_fraction(v)), _NOTHING)
-    if bad is not _NOTHING:
-        problems.add(f"'{key}' accuracies must be finite fractions in [0, 1]", row, bad)
-        return None
-    return [float(v) for v in values]
-
-
-def _check_losses(values: Any) -> bool:
-    return values is None or (isinstance(values, list) and all(v is None or _is_number(v) for v in values))
-
-
-def _check_record(rec: Any, row: int, task_ids: Mapping[str, int], config_ids: Mapping[str, int],
-                  problems: RowProblems) -> tuple[int, int, int, list[float], float] | None:
-    """(task index, config index, seed, val_acc, test_acc) of a valid result row; None (and the problems
-    recorded) otherwise."""
-    if not isinstance(rec, dict):
-        problems.add("must be a JSON object (one result per line)", row, type(rec).__name__)
-        return None
-    before = problems.n_added
-    t = task_ids.get(rec.get("task")) if isinstance(rec.get("task"), str) else None
-    if t is None:
-        problems.add(f"'task' is not a task of {MANIFEST}", row, rec.get("task"))
-    c = config_ids.get(rec.get("config_id")) if isinstance(rec.get("config_id"), str) else None
-    if c is None:
-        problems.add(f"'config_id' is not a configuration of {MANIFEST}", row, rec.get("config_id"))
-    seed = rec.get("seed", 0)
-    if not _is_count(seed):
-        problems.add("'seed' must be an int >= 0", row, seed)
-    acc = check_accuracies(rec.get("val_acc"), problems, row)
-    test = rec.get("test_acc")
-    if test is not None and not _is_fraction(test):
-        problems.add("'test_acc' must be a finite fraction in [0, 1] or null", row, test)
-    for key in ("val_loss", "train_loss"):
-        if not _check_losses(rec.get(key)):
-            problems.add(f"'{key}' must be a list of finite numbers (null for a diverged epoch)", row, rec.get(key))
-    if not isinstance(rec.get("diverged", False), bool):
-        problems.add("'diverged' must be true or false", row, rec.get("diverged"))
-    if rec.get("diverged_epoch") is not None and not _is_count(rec.get("diverged_epoch")):
-        problems.add("'diverged_epoch' must be an int >= 0 or null", row, rec.get("diverged_epoch"))
-    for key in ("wall_time", "samples_per_s"):
-        v = rec.get(key)
-        if v is not None and not (_is_number(v) and v >= 0):
-            problems.add(f"'{key}' must be a finite number >= 0 or null", row, v)
-    if problems.n_added > before:
-        return None
-    return t, c, seed, acc, float("nan") if test is None else float(test)
-
-
-def _manifest_error(path: Path, key: str, wrong: str, got: Any = _NOTHING) -> MetaDataError:
-    got_text = "" if got is _NOTHING else f" Got {_short(got)}."
-    return MetaDataError(
-        f"'{path}' is damaged: {key} {wrong}.{got_text} Restore it from a copy, or rebuild the meta-dataset "
-        "(`hyperstar metadata build` or `import`) in a new folder."
-    )
-
-
-def check_manifest(manifest: Any, path: str | Path = MANIFEST) -> dict[str, Any]:
-    """``manifest`` when it has every key a meta-dataset needs, with the right types; else a
-    :class:`~hyperstar.exceptions.MetaDataError` naming the file and the first missing or bad key."""
-    path = Path(path)
-    if not isinstance(manifest, dict):
-        raise _manifest_error(path, "the file", "must hold a JSON object", type(manifest).__name__)
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise MetaDataError(
-            f"'{path}' has format version {manifest.get('format_version')!r}; this hyperstar "
-            f"({__version__}) reads version {FORMAT_VERSION}. Use the hyperstar that wrote it, or rebuild it."
-        )
-    for key in ("tasks", "configs"):
-        if key not in manifest:
-            raise _manifest_error(path, f"'{key}'", "is missing")
-        if not isinstance(manifest[key], list):
-            raise _manifest_error(path, f"'{key}'", "must be a list", type(manifest[key]).__name__)
-    mb = manifest.get("max_budget")
-    if "max_budget" not in manifest:
-        raise _manifest_error(path, "'max_budget'", "is missing")
-    if not (_is_count(mb) and mb >= 1):
-        raise _manifest_error(path, "'max_budget'", "must be an int >= 1", mb)
-    names: set[str] = set()
-    for i, t in enumerate(manifest["tasks"]):
-        where = f"'tasks[{i}]'"
-        if not isinstance(t, dict):
-            raise _manifest_error(path, where, "must be an object", type(t).__name__)
-        if not isinstance(t.get("name"), str) or not t["name"]:
-            raise _manifest_error(path, f"{where}.name", "must be a non-empty string", t.get("name"))
-        if t["name"] in names:
-            raise _manifest_error(path, f"{where}.name", "repeats an earlier task", t["name"])
-        names.add(t["name"])
-        for key, types, wrong in (("family", (str,), "must be a string"), ("recipe", (dict,), "must be an object or null"),
-                                  ("descriptors", (dict,), "must be an object")):
-            if t.get(key) is not None and not isinstance(t[key], types):
-                raise _manifest_error(path, f"{where}.{key}", wrong, t[key])
-    ids: set[str] = set()
-    for i, c in enumerate(manifest["configs"]):
-        where = f"'configs[{i}]'"
-        if not isinstance(c, dict):
-            raise _manifest_error(path, where, "must be an object", type(c).__name__)
-        if not isinstance(c.get("id"), str) or not c["id"]:
-            raise _manifest_error(path, f"{where}.id", "must be a non-empty string", c.get("id"))
-        if c["id"] in ids:
-            raise _manifest_error(path, f"{where}.id", "repeats an earlier configuration id", c["id"])
-        ids.add(c["id"])
-        if not isinstance(c.get("config"), dict):
-            raise _manifest_error(path, f"{where}.config", "must be an object", c.get("config"))
-    dn = manifest.get("descriptor_names")
-    if dn is not None and not (isinstance(dn, list) and all(isinstance(n, str) for n in dn)):
-        raise _manifest_error(path, "'descriptor_names'", "must be a list of strings", dn)
-    return manifest
+# --------------------------------------------------------------------------- reading the results
 
 
 def _numbered_lines(path: Path) -> Iterable[tuple[int, str]]:
@@ -358,9 +181,14 @@ def _numbered_lines(path: Path) -> Iterable[tuple[int, str]]:
 class MetaDataset:
     """Tasks x configurations x epochs of validation accuracy, plus test accuracy and descriptors.
 
-    ``curves[t, c, e]`` is the validation accuracy of configuration ``c`` on task ``t`` after
-    ``e + 1`` epochs (seed 0); NaN where the cell is missing. ``noise_curves`` holds the same for
-    seed 1 where it was run (NaN elsewhere).
+    ``curves[t, c, e]`` is the validation accuracy of configuration ``c`` on task ``t`` after ``e + 1``
+    epochs, the mean over every seed run of the cell; NaN where the cell is missing. The runs themselves
+    are in ``seed_curves[r, t, c, e]`` (the cell's runs in increasing seed order; NaN past its last run),
+    their seeds in ``seeds[r, t, c]`` (-1: no run) and their test accuracies in ``seed_test_acc``;
+    ``noise_curves`` is the cell's second run where it has one (seed 1 in a built meta-dataset). ``test_acc`` is
+    the mean over the runs that have one, ``diverged`` whether any run diverged, ``wall_time`` the time of all
+    of them. The configurations belong to :attr:`space` (the manifest's ``"space"``, hyperstar's default space
+    without one).
     """
 
     path: Path | None
@@ -378,28 +206,73 @@ class MetaDataset:
     diverged: np.ndarray
     wall_time: np.ndarray
     records: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    seed_curves: np.ndarray | None = field(default=None, repr=False)
+    seed_test_acc: np.ndarray | None = field(default=None, repr=False)
+    seeds: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Built by hand too (not only by load_meta_dataset): the arrays must agree and hold fractions.
         T, C = len(self.task_names), len(self.configs)
         curves = np.asarray(self.curves)
         E = curves.shape[2] if curves.ndim == 3 and curves.shape[2] >= 1 else None
+        if self.seed_curves is None and E is not None and np.shape(self.noise_curves) == (T, C, E):
+            self._runs_from_curves()
+        R = np.shape(self.seed_curves)[0] if np.ndim(self.seed_curves) == 4 else None
         shapes = {"curves": (T, C, E), "noise_curves": (T, C, E), "test_acc": (T, C), "noise_test_acc": (T, C),
-                  "diverged": (T, C), "wall_time": (T, C), "descriptors": (T, len(self.descriptor_names))}
+                  "diverged": (T, C), "wall_time": (T, C), "descriptors": (T, len(self.descriptor_names)),
+                  "seed_curves": (R, T, C, E), "seed_test_acc": (R, T, C), "seeds": (R, T, C)}
         for name, want in shapes.items():
             got = np.shape(getattr(self, name))
-            if E is None or got != want:
+            if E is None or R is None or got != want:
                 raise MetaDataError(f"MetaDataset: '{name}' must have shape {want} ({T} tasks x {C} configurations"
                                     f"{'' if E is None else f' x {E} epochs'}). Got {got}.")
         for name in ("families", "recipes"):
             if len(getattr(self, name)) != T:
                 raise MetaDataError(f"MetaDataset: '{name}' must have one entry per task ({T}). Got {len(getattr(self, name))}.")
-        for name in ("curves", "noise_curves", "test_acc", "noise_test_acc"):
+        for name in ("curves", "noise_curves", "test_acc", "noise_test_acc", "seed_curves", "seed_test_acc"):
             values = np.asarray(getattr(self, name), dtype=float)
             bad = ~np.isnan(values) & ~((values >= 0.0) & (values <= 1.0))
             if bad.any():
                 raise MetaDataError(f"MetaDataset: '{name}' must hold fractions in [0, 1] (NaN where missing). "
                                     f"Got {float(values[bad].flat[0])!r} at index {tuple(int(i) for i in np.argwhere(bad)[0])}.")
+        self._space: ConfigurationSpace | None = None
+
+    def _runs_from_curves(self) -> None:
+        """The runs of a hand-built meta-dataset that gives only ``curves`` (seed 0) and ``noise_curves`` (seed 1)."""
+        curves, noise = np.asarray(self.curves, dtype=float), np.asarray(self.noise_curves, dtype=float)
+        second = np.isfinite(noise).any()
+        self.seed_curves = np.stack([curves, noise] if second else [curves])
+        tests = [np.asarray(self.test_acc, dtype=float), np.asarray(self.noise_test_acc, dtype=float)]
+        self.seed_test_acc = np.stack(tests if second else tests[:1])
+        self.seeds = np.stack([np.where(np.isfinite(c).any(axis=2), s, -1) for s, c in enumerate(self.seed_curves)])
+
+    @property
+    def space(self) -> ConfigurationSpace:
+        """The search space of the configurations: the manifest's ``"space"`` (ConfigSpace's serialized dict),
+        hyperstar's :func:`~hyperstar.space.default_space` when the manifest has none."""
+        if self._space is None:
+            self._space = manifest_space(self.manifest, (self.path / MANIFEST) if self.path else MANIFEST)
+        return self._space
+
+    @property
+    def own_space(self) -> bool:
+        """Whether the configurations belong to a space other than hyperstar's default one."""
+        return self.manifest.get("space") is not None and not same_space(self.space, default_space())
+
+    @property
+    def default_index(self) -> int | None:
+        """Index of hyperstar's default configuration (:func:`~hyperstar.space.default_configuration`) among the
+        configurations; None when it is not one of them, or when the meta-dataset has its own space."""
+        if self.own_space:
+            return None
+        want = config_key(default_configuration(self.space))
+        for i, c in enumerate(self.configs):
+            try:
+                if config_key(validate_configuration(c, self.space)) == want:
+                    return i
+            except Exception:  # noqa: BLE001 - a configuration the loader did not check: not the default
+                continue
+        return None
 
     @property
     def n_tasks(self) -> int:
@@ -414,13 +287,18 @@ class MetaDataset:
         return int(self.curves.shape[2])
 
     @property
+    def n_seeds(self) -> np.ndarray:
+        """[task, configuration] how many seeds were run of each cell."""
+        return (np.asarray(self.seeds) >= 0).sum(axis=0)
+
+    @property
     def complete(self) -> bool:
-        """Every (task, configuration) cell has a full curve for seed 0."""
+        """Every (task, configuration) cell has a full curve (of at least one seed)."""
         return bool(self.n_tasks and self.n_configs and np.isfinite(self.curves).all())
 
     @property
     def final_acc(self) -> np.ndarray:
-        """[task, configuration] validation accuracy at the maximum budget."""
+        """[task, configuration] validation accuracy at the maximum budget, the mean over the cell's seeds."""
         return self.curves[:, :, -1]
 
     @property
@@ -429,7 +307,8 @@ class MetaDataset:
         return all(r is not None for r in self.recipes)
 
     def config_vectors(self) -> np.ndarray:
-        return encode(self.configs)
+        """The configurations encoded over :attr:`space` (:func:`~hyperstar.space.encode`)."""
+        return encode(self.configs, self.space)
 
     def task_index(self, name: str) -> int:
         try:
@@ -438,9 +317,9 @@ class MetaDataset:
             raise InvalidInputError(f"No task named {name!r} in the meta-dataset. Known: {', '.join(self.task_names[:8])}...") from None
 
     def subset(self, tasks: Sequence[int]) -> "MetaDataset":
-        """The meta-dataset restricted to some tasks (by index), e.g. for leave-one-task-out."""
+        """The meta-dataset restricted to some tasks (by index), e.g. for leave-one-task-out; same space."""
         idx = list(tasks)
-        return MetaDataset(
+        sub = MetaDataset(
             path=self.path,
             manifest=self.manifest,
             task_names=[self.task_names[i] for i in idx],
@@ -455,7 +334,12 @@ class MetaDataset:
             noise_test_acc=self.noise_test_acc[idx],
             diverged=self.diverged[idx],
             wall_time=self.wall_time[idx],
+            seed_curves=np.asarray(self.seed_curves)[:, idx],
+            seed_test_acc=np.asarray(self.seed_test_acc)[:, idx],
+            seeds=np.asarray(self.seeds)[:, idx],
         )
+        sub._space = self._space
+        return sub
 
     def info(self) -> dict[str, Any]:
         """Counts, as printed by ``hyperstar metadata info``."""
@@ -464,6 +348,8 @@ class MetaDataset:
             fam[f] = fam.get(f, 0) + 1
         filled = np.isfinite(self.curves).all(axis=2)
         finite = self.curves[np.isfinite(self.curves)]
+        n_seeds = self.n_seeds
+        own = self.own_space
         return {
             "path": str(self.path) if self.path else None,
             "n_tasks": self.n_tasks,
@@ -473,11 +359,13 @@ class MetaDataset:
             "complete": self.complete,
             "cells_filled": int(filled.sum()),
             "cells_total": int(filled.size),
-            "noise_cells": int(np.isfinite(self.noise_curves).all(axis=2).sum()),
+            "noise_cells": int((n_seeds >= 2).sum()),
+            "max_seeds": int(n_seeds.max()) if n_seeds.size else 0,
             "diverged_cells": int(self.diverged.sum()),
             "val_acc_min": float(finite.min()) if finite.size else None,
             "val_acc_max": float(finite.max()) if finite.size else None,
             "backbone": self.manifest.get("backbone"),
+            "space": f"own ({len(list(self.space.keys()))} hyperparameters)" if own else "hyperstar's default",
             "compute_hours": float(np.nansum(self.wall_time) / 3600.0),
         }
 
@@ -507,22 +395,19 @@ def load_meta_dataset(path: str | Path | None = None, allow_incomplete: bool = T
         raise MetaDataError(f"'{manifest_path}' is not valid JSON ({why}); the meta-dataset is damaged. Restore it "
                             "from a copy, or rebuild the meta-dataset in a new folder.") from None
     manifest = check_manifest(manifest, manifest_path)
+    space = manifest_space(manifest, manifest_path)
+    check_configs(manifest, space, manifest_path)
     tasks = manifest["tasks"]
     configs = [c["config"] for c in manifest["configs"]]
     config_ids = {c["id"]: i for i, c in enumerate(manifest["configs"])}
     task_ids = {t["name"]: i for i, t in enumerate(tasks)}
     max_budget = int(manifest["max_budget"])
     T, C, E = len(tasks), len(configs), max_budget
-    curves = np.full((T, C, E), np.nan)
-    noise = np.full((T, C, E), np.nan)
-    test = np.full((T, C), np.nan)
-    noise_test = np.full((T, C), np.nan)
-    diverged = np.zeros((T, C), dtype=bool)
-    wall = np.zeros((T, C))
     results_path = folder / RESULTS
     problems = RowProblems(results_path)
     records: list[dict[str, Any]] = []
     first_row: dict[tuple[int, int, int], tuple[int, tuple]] = {}
+    runs: dict[tuple[int, int], list[tuple[int, list[float], float, bool, float]]] = {}
     for row, line in _numbered_lines(results_path):
         try:
             rec = json.loads(line)
@@ -542,18 +427,22 @@ def load_meta_dataset(path: str | Path | None = None, allow_incomplete: bool = T
             continue  # an identical repeat is kept once
         first_row[(t, c, seed)] = (row, value)
         records.append(rec)
-        if seed > 1:
-            continue
-        curve = pad_curve(acc, E)
-        if seed == 0:
-            curves[t, c] = curve
-            test[t, c] = test_acc
-            diverged[t, c] = value[2]
-            wall[t, c] = float(rec.get("wall_time") or 0.0)
-        else:
-            noise[t, c] = curve
-            noise_test[t, c] = test_acc
+        runs.setdefault((t, c), []).append((seed, pad_curve(acc, E), test_acc, value[2], float(rec.get("wall_time") or 0.0)))
     problems.raise_if_any()
+    R = max((len(v) for v in runs.values()), default=1)
+    seed_curves = np.full((R, T, C, E), np.nan)
+    seed_test = np.full((R, T, C), np.nan)
+    seeds = np.full((R, T, C), -1, dtype=np.int64)
+    diverged = np.zeros((T, C), dtype=bool)
+    wall = np.zeros((T, C))
+    for (t, c), cell in runs.items():
+        for r, (seed, curve, test_acc, div, secs) in enumerate(sorted(cell, key=lambda run: run[0])):
+            seed_curves[r, t, c], seed_test[r, t, c], seeds[r, t, c] = curve, test_acc, seed
+            diverged[t, c] |= div
+            wall[t, c] += secs
+    curves, test = _mean_over_runs(seed_curves), _mean_over_runs(seed_test)
+    noise = seed_curves[1] if R > 1 else np.full((T, C, E), np.nan)
+    noise_test = seed_test[1] if R > 1 else np.full((T, C), np.nan)
     descriptor_names = list(manifest.get("descriptor_names") or _descriptor_names(tasks))
     descriptors = np.array(
         [[as_float((t.get("descriptors") or {}).get(n)) for n in descriptor_names] for t in tasks], dtype=float
@@ -574,7 +463,11 @@ def load_meta_dataset(path: str | Path | None = None, allow_incomplete: bool = T
         diverged=diverged,
         wall_time=wall,
         records=records,
+        seed_curves=seed_curves,
+        seed_test_acc=seed_test,
+        seeds=seeds,
     )
+    meta._space = space
     if not allow_incomplete and not meta.complete:
         info = meta.info()
         raise DataError(
@@ -582,6 +475,14 @@ def load_meta_dataset(path: str | Path | None = None, allow_incomplete: bool = T
             "Finish it with `hyperstar metadata build` (it resumes)."
         )
     return meta
+
+
+def _mean_over_runs(values: np.ndarray) -> np.ndarray:
+    """The mean over the first axis of the finite values (NaN where there is none), without numpy's warning."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=0)
+    total = np.where(finite, values, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _descriptor_names(tasks: Iterable[Mapping[str, Any]]) -> list[str]:
