@@ -41,11 +41,19 @@ def add_metadata(sub) -> None:
         "import", help="import external meta-data from a CSV or JSON Lines table", parents=[json_flag()],
         description="Import a table (one row per task, configuration and seed) into a meta-dataset folder. Every row "
                     "is checked first; the result is written beside --out and swapped in, so a failed or "
-                    "interrupted import leaves --out as it was.")
+                    "interrupted import leaves --out as it was. Configurations are checked against hyperstar's search "
+                    "space, or against your own with --space (e.g. a table fine-tuned over another space, with the "
+                    "backbone as a hyperparameter): every distinct configuration of that space is kept and the space "
+                    "is recorded in the meta-dataset.")
     i.add_argument("file", help="a .csv, .tsv or .jsonl table: task, config (or one column per hyperparameter), "
                                 "val_acc (or acc_1, acc_2, ...), optional test_acc, seed, family, descriptors (or desc_<name>)")
     i.add_argument("--out", required=True, help="the meta-dataset folder: new or empty, unless --append or --replace")
     i.add_argument("--max-budget", type=int, default=None, help="epochs kept per curve (default: the longest curve)")
+    i.add_argument("--space", default=None, metavar="SPACE.json",
+                   help="the search space of the table's configurations, as ConfigSpace JSON (ConfigurationSpace.to_json"
+                        "(path)); default: hyperstar's own space. Inactive values are dropped and missing ones take "
+                        "the space's defaults; rows whose configurations then coincide for one task and seed must have "
+                        "the same results. With --append, the space of --out (give it or leave this out)")
     mode = i.add_mutually_exclusive_group()
     mode.add_argument("--append", action="store_true",
                       help="add the rows to the meta-dataset in --out (it keeps its tasks, configurations and "
@@ -140,7 +148,8 @@ def cmd_metadata_import(args: argparse.Namespace) -> int:
 
     if args.max_budget is not None:
         check_int(args.max_budget, "--max-budget", "hyperstar metadata import", 1, 10_000)
-    meta = import_table(args.file, args.out, max_budget=args.max_budget, append=args.append, replace=args.replace)
+    meta = import_table(args.file, args.out, max_budget=args.max_budget, append=args.append, replace=args.replace,
+                        space=args.space)
     info = meta.info()
     if args.json:
         print_json(info)
@@ -170,6 +179,8 @@ def cmd_metadata_info(args: argparse.Namespace) -> int:
             if k in a:
                 v = a[k]
                 print(f"  {k:<32} {v:.4f}" if isinstance(v, float) else f"  {k:<32} {v}")
+            elif k == "mean_best_minus_default" and a.get("no_default"):
+                print(f"  {k:<32} n/a: {a['no_default']}")
     return 0
 
 

@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from hyperstar._internal.io import atomic_write_bytes, jsonl_line
 from hyperstar._internal.locks import LOCK_FILE, OWNER_FILE, file_lock
 from hyperstar._internal.provenance import code_version
 from hyperstar._internal.validation import check_int
-from hyperstar.exceptions import ConfigurationError, InvalidInputError, MetaDataError
+from hyperstar.exceptions import ConfigurationError, ConfigurationWarning, InvalidInputError, MetaDataError
 from hyperstar.meta.dataset import (
     FORMAT_VERSION,
     MANIFEST,
@@ -53,7 +54,9 @@ from hyperstar.meta.dataset import (
     load_meta_dataset,
     write_manifest,
 )
-from hyperstar.space import config_key, validate_configuration
+from hyperstar.meta.validate import manifest_space
+from hyperstar.space import config_key, default_space, load_space, same_space, validate_configuration
+from hyperstar.space.serialize import space_to_dict
 
 __all__ = ["import_table"]
 
@@ -65,7 +68,7 @@ _LOCK_FILES = {LOCK_FILE, OWNER_FILE}
 
 
 def import_table(file: str | Path, out: str | Path, max_budget: int | None = None, name: str | None = None, *,
-                 append: bool = False, replace: bool = False) -> MetaDataset:
+                 append: bool = False, replace: bool = False, space: Any = None) -> MetaDataset:
     """Import external meta-data (tasks without images) from CSV or JSON Lines into the folder ``out``.
 
     Each row: ``task``; ``config`` (a JSON object, or one column per hyperparameter); per-epoch
@@ -74,7 +77,17 @@ def import_table(file: str | Path, out: str | Path, max_budget: int | None = Non
     JSON object, or columns ``desc_<name>``). Accuracies are finite fractions in [0, 1]; other columns
     are refused (a misspelt hyperparameter would otherwise be dropped). Rows are numbered from 1 (JSON
     Lines: the line number; CSV: the data row, the header not counted). Epochs past ``max_budget`` (by
-    default the longest curve) are not loaded.
+    default the longest curve) are not loaded. Every seed of a cell is kept (the meta-dataset's
+    ``curves`` and ``final_acc`` are the mean over them).
+
+    ``space`` is the search space of the configurations: a ConfigSpace ``ConfigurationSpace``, its
+    serialized dict, or the path of its JSON file (``ConfigurationSpace.to_json(path)``); by default
+    hyperstar's own (:func:`~hyperstar.space.default_space`). Every configuration is checked against it
+    (a hyperparameter such as the backbone can be part of it), inactive values are dropped and missing
+    ones take the space's defaults, and the space is written into the manifest. Two rows whose different
+    configurations become the same configuration of the space are one configuration: for one task and
+    seed they must have the same results (then kept once) - otherwise the import is refused, naming
+    the rows; across tasks or seeds they are merged with a :class:`~hyperstar.exceptions.ConfigurationWarning`.
 
     ``out`` must be new or empty, unless:
 
@@ -85,6 +98,9 @@ def import_table(file: str | Path, out: str | Path, max_budget: int | None = Non
       same ``val_acc`` and ``test_acc``, and refused when they differ; so are curves longer than
       ``out``'s ``max_budget`` and task descriptors or families that differ from ``out``'s.
 
+    An append keeps the space of the meta-dataset in ``out``: ``space`` must then be left out or be that
+    space.
+
     Nothing in ``out`` changes unless the whole import succeeds (see the module's notes).
     """
     file, out = Path(file), Path(out)
@@ -93,11 +109,14 @@ def import_table(file: str | Path, out: str | Path, max_budget: int | None = Non
                                 "to the meta-dataset in 'out', replace replaces it.")
     if max_budget is not None:
         check_int(max_budget, "max_budget", "import_table", 1, 10_000)
+    given = None if space is None else load_space(space, "space", "import_table")
     if not file.is_file():
         raise InvalidInputError(f"Meta-data table '{file}' does not exist. Give a .csv, .tsv or .jsonl file.")
+    space = _rows_space(out, given) if append else given or default_space()
     problems = RowProblems(file)
-    rows = _read_table(file, problems)
-    table = _check_rows(rows, problems)
+    rows = _read_table(file, problems, space)
+    table = _check_rows(rows, problems, space)
+    table["space"] = given
     problems.raise_if_any()
     if not table["cells"]:
         raise MetaDataError(f"'{file}' has no rows. Give a table with one row per (task, configuration[, seed]).")
@@ -120,7 +139,22 @@ def import_table(file: str | Path, out: str | Path, max_budget: int | None = Non
 # --------------------------------------------------------------------------- reading and checking the table
 
 
-def _read_table(file: Path, problems: RowProblems) -> list[tuple[int, Any]]:
+def _rows_space(out: Path, given):
+    """The space an append checks the rows against: that of the meta-dataset in ``out`` (``given`` must be it)."""
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return given or default_space()
+    try:
+        have = manifest_space(json.loads(manifest.read_text(encoding="utf-8")), manifest)
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return given or default_space()  # a damaged meta-dataset: the append refuses it when it loads it
+    if given is not None and not same_space(given, have):
+        raise InvalidInputError(f"'{out}' holds a meta-dataset over another search space than the one given; an append "
+                                "keeps its space. Leave the space out (or give that one), or import into a new folder.")
+    return have
+
+
+def _read_table(file: Path, problems: RowProblems, space) -> list[tuple[int, Any]]:
     suffix = file.suffix.lower()
     rows: list[tuple[int, Any]] = []
     if suffix in (".jsonl", ".json", ".ndjson"):
@@ -138,9 +172,10 @@ def _read_table(file: Path, problems: RowProblems) -> list[tuple[int, Any]]:
         try:
             with open(file, newline="", encoding="utf-8") as fh:
                 reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-                _check_header(file, reader.fieldnames or [])
+                names = set(space.keys())
+                _check_header(file, reader.fieldnames or [], names)
                 for i, r in enumerate(reader, 1):
-                    rows.append((i, _csv_row(r, i, problems)))
+                    rows.append((i, _csv_row(r, i, problems, names)))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise MetaDataError(f"'{file}' is not a readable {suffix[1:].upper()} table ({exc}).") from None
     else:
@@ -148,15 +183,8 @@ def _read_table(file: Path, problems: RowProblems) -> list[tuple[int, Any]]:
     return rows
 
 
-def _hyperparameters() -> set[str]:
-    from hyperstar.space import default_space
-
-    return set(default_space().keys())
-
-
-def _check_header(file: Path, header: list[str]) -> None:
+def _check_header(file: Path, header: list[str], names: set[str]) -> None:
     fixed = {"task", "family", "test_acc", "seed", "config", "val_acc", "descriptors"}
-    names = _hyperparameters()
     unknown = [h for h in header if h not in fixed and h not in names and not re.fullmatch(r"acc_\d+", h or "")
                and not (h or "").startswith("desc_")]
     if unknown:
@@ -168,7 +196,7 @@ def _check_header(file: Path, header: list[str]) -> None:
         raise MetaDataError(f"'{file}' has no 'task' column. Give one row per (task, configuration) with a 'task' column.")
 
 
-def _csv_row(row: Mapping[str | None, Any], i: int, problems: RowProblems) -> dict[str, Any]:
+def _csv_row(row: Mapping[str | None, Any], i: int, problems: RowProblems, names: set[str]) -> dict[str, Any]:
     if row.get(None):
         problems.add("has more values than the header has columns", i, row[None])
     out: dict[str, Any] = {"task": row.get("task"), "family": row.get("family") or None, "test_acc": _number(row.get("test_acc")),
@@ -180,7 +208,6 @@ def _csv_row(row: Mapping[str | None, Any], i: int, problems: RowProblems) -> di
             except json.JSONDecodeError:
                 problems.add(f"'{key}' is not valid JSON", i, row[key])
     if "config" not in out:
-        names = _hyperparameters()
         out["config"] = {k: _parse_scalar(v) for k, v in row.items() if k in names and v not in (None, "")}
     if "val_acc" not in out:
         cols = sorted((int(k[4:]), k) for k in row if k and re.fullmatch(r"acc_\d+", k))
@@ -220,12 +247,30 @@ def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _check_rows(rows: list[tuple[int, Any]], problems: RowProblems) -> dict[str, Any]:
-    """The table's tasks, configurations and cells; every problem of every row recorded in ``problems``."""
+def _given_key(config: Mapping[str, Any]) -> str:
+    """A configuration as given (numbers compared as numbers: 1 and 1.0 are the same)."""
+    return json.dumps({k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in config.items()},
+                      sort_keys=True, default=str)
+
+
+def _difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+    """The hyperparameters where two given configurations differ, e.g. "'momentum' (0.5 vs not given)"."""
+    names = sorted(k for k in set(a) | set(b) if _given_key({k: a.get(k)}) != _given_key({k: b.get(k)}))
+    show = [f"{k!r} ({a[k] if k in a else 'not given'} vs {b[k] if k in b else 'not given'})" for k in names[:3]]
+    return ", ".join(show) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _check_rows(rows: list[tuple[int, Any]], problems: RowProblems, space=None) -> dict[str, Any]:
+    """The table's tasks, configurations and cells; every problem of every row recorded in ``problems``.
+
+    Configurations are checked against ``space`` (hyperstar's default space when None)."""
+    space = space or default_space()
     tasks: dict[str, dict[str, Any]] = {}
     task_rows: dict[str, int] = {}
     configs: dict[str, dict[str, Any]] = {}  # config_key -> configuration
     cells: dict[tuple[str, str, int], tuple[int, list[float], float | None]] = {}
+    given: dict[tuple[str, str, int], tuple[str, dict[str, Any]]] = {}  # cell -> its configuration as given
+    merged: dict[str, dict[str, int]] = {}  # config_key -> {configuration as given: first row}
     bad_rows = problems.rows()  # found while reading (a CSV cell that is not JSON, a gap in the epochs)
     for i, row in rows:
         if not isinstance(row, dict):
@@ -241,12 +286,13 @@ def _check_rows(rows: list[tuple[int, Any]], problems: RowProblems) -> dict[str,
         elif not isinstance(task, str):
             problems.add("'task' must be a string", i, task)
         config = row.get("config") if row.get("config") is not None else {}
-        key = None
+        key = raw = None
         if not isinstance(config, dict):
             problems.add("'config' must be a JSON object of hyperparameters", i, config)
         else:
             try:
-                config = validate_configuration(config)
+                raw = (_given_key(config), dict(config))
+                config = validate_configuration(config, space)
                 key = config_key(config)
             except ConfigurationError as exc:
                 problems.add(str(exc).rstrip("."), i)
@@ -286,13 +332,30 @@ def _check_rows(rows: list[tuple[int, Any]], problems: RowProblems) -> dict[str,
                              f"{k}={v!r}, not {t['descriptors'][k]!r}")
             t["descriptors"].setdefault(k, float(v))
         configs.setdefault(key, config)
+        merged.setdefault(key, {}).setdefault(raw[0], i)
         value = ([float(a) for a in acc], None if test is None else float(test))
         cell = (task, key, seed)
         if cell in cells:
-            if cells[cell][1:] != value:
-                problems.add("repeats a cell (task, config, seed) with other values", i, f"first at row {cells[cell][0]}")
-            continue  # an identical repeat is kept once
+            first = cells[cell][0]
+            if cells[cell][1:] == value:
+                continue  # an identical repeat is kept once (the same configuration given another way too)
+            if given[cell][0] == raw[0]:
+                problems.add("repeats a cell (task, config, seed) with other values", i, f"first at row {first}")
+            else:
+                problems.add("has another configuration than an earlier row of its task and seed, with other results, "
+                             "but the search space makes both the same configuration (inactive values dropped, missing "
+                             "ones at their defaults): add the hyperparameter that tells them apart to the space, or "
+                             "remove one", i, f"row {i} vs row {first}: {_difference(raw[1], given[cell][1])}")
+            continue
         cells[cell] = (i, *value)
+        given[cell] = raw
+    collapsed = {key: rows_ for key, rows_ in merged.items() if len(rows_) > 1}
+    if collapsed and not problems:
+        shown = "; ".join("rows " + ", ".join(map(str, sorted(r.values())[:4])) for r in list(collapsed.values())[:3])
+        warnings.warn(f"{sum(len(r) - 1 for r in collapsed.values())} configuration(s) of the table, given differently, "
+                      "are the same configuration of the search space as another (inactive values dropped, missing ones "
+                      f"at their defaults) and are imported as one ({shown}{' ...' if len(collapsed) > 3 else ''}).",
+                      ConfigurationWarning, stacklevel=3)
     return {"tasks": tasks, "configs": configs, "cells": cells}
 
 
@@ -308,6 +371,7 @@ def _records(table: dict[str, Any], ids: Mapping[str, str], source: str, skip: s
 def _fresh_manifest(file: Path, out: Path, table: dict[str, Any], max_budget: int | None, name: str | None) -> dict[str, Any]:
     ids = {key: f"c{i:04d}" for i, key in enumerate(table["configs"])}
     table["records"] = _records(table, ids, file.name)
+    space = {} if table.get("space") is None else {"space": space_to_dict(table["space"])}
     return {
         "format_version": FORMAT_VERSION,
         "name": name or out.name,
@@ -319,6 +383,7 @@ def _fresh_manifest(file: Path, out: Path, table: dict[str, Any], max_budget: in
         "tasks": list(table["tasks"].values()),
         "configs": [{"id": ids[key], "config": cfg} for key, cfg in table["configs"].items()],
         "descriptor_names": _descriptor_names(table["tasks"].values()),
+        **space,
     }
 
 
@@ -327,6 +392,9 @@ def _merged(file: Path, out: Path, table: dict[str, Any], max_budget: int | None
     """The manifest of ``out``'s meta-dataset with the table added, ``out``'s results (bytes) and the other
     files of ``out`` to carry over; conflicts with ``out`` are refused, listing the table's rows."""
     old = load_meta_dataset(out)  # refuses a damaged one: nothing is merged into bad data
+    if table.get("space") is not None and not same_space(table["space"], old.space):
+        raise InvalidInputError(f"'{out}' holds a meta-dataset over another search space than the one given; an append "
+                                "keeps its space. Leave the space out (or give that one), or import into a new folder.")
     manifest = json.loads(json.dumps(old.manifest))
     budget = int(manifest["max_budget"])
     if max_budget is not None and max_budget != budget:
@@ -350,7 +418,7 @@ def _merged(file: Path, out: Path, table: dict[str, Any], max_budget: int | None
             if k in have_desc and (not _finite(have_desc[k]) or float(have_desc[k]) != v):
                 problems.add(f"gives a task of '{out}' another descriptor value", row, f"{tname}: {k}={v!r}, not {have_desc[k]!r}")
             have_desc.setdefault(k, v)
-    ids = {config_key(c["config"]): c["id"] for c in manifest["configs"]}
+    ids = {config_key(validate_configuration(c["config"], old.space)): c["id"] for c in manifest["configs"]}
     taken = set(ids.values())
     for key, cfg in table["configs"].items():
         if key not in ids:
