@@ -9,6 +9,7 @@ a run directory, a worker process and a meta-dataset's manifest keep.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,8 +37,8 @@ def space_to_json(space: ConfigurationSpace) -> str:
 
 def space_from_dict(data: Mapping[str, Any]) -> ConfigurationSpace:
     """The space of a serialized dict (:func:`space_to_dict`, or the JSON ``ConfigurationSpace.to_json`` wrote)."""
-    try:
-        return ConfigurationSpace.from_serialized_dict(dict(data))
+    try:  # ConfigSpace pops keys from the nested dicts it reads: give it a copy
+        return ConfigurationSpace.from_serialized_dict(copy.deepcopy(dict(data)))
     except Exception as exc:  # ConfigSpace raises several kinds for a bad document
         raise InvalidInputError(f"Not a ConfigSpace JSON search space ({type(exc).__name__}: {exc}).") from None
 
