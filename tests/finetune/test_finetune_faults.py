@@ -177,7 +177,13 @@ def test_a_checkpoint_of_another_format_names_both_versions(tiny_task, tmp_path)
 
 
 def test_resuming_onto_another_class_count_or_other_images_is_refused(tiny_task, tmp_path):
-    from conftest import make_arrays
+    import importlib.util as _ilu
+    from pathlib import Path as _P
+
+    _spec = _ilu.spec_from_file_location("_hyperstar_root_conftest", _P(__file__).resolve().parents[1] / "conftest.py")
+    _root = _ilu.module_from_spec(_spec)
+    _spec.loader.exec_module(_root)  # tests/conftest.py by path: the bare name `conftest` is ambiguous
+    make_arrays = _root.make_arrays
 
     ckpt = _good_checkpoint(tiny_task, tmp_path)
     images, labels = make_arrays(n_classes=4, per_class=9)

@@ -46,9 +46,14 @@ def test_a_setup_that_would_fail_every_job_is_refused_before_the_run_starts(fold
 
 
 def test_too_few_images_per_class_is_refused_with_the_finetune_message(tmp_path):
-    from conftest import _root_conftest  # tests/hpo/conftest.py, which loads the root one by path
+    import importlib.util as _ilu
+    from pathlib import Path as _P
 
-    small = _root_conftest().write_image_folder(tmp_path / "small", n_classes=3, per_class=2, size=16)
+    _spec = _ilu.spec_from_file_location("_hyperstar_root_conftest", _P(__file__).resolve().parents[1] / "conftest.py")
+    _root = _ilu.module_from_spec(_spec)
+    _spec.loader.exec_module(_root)  # tests/conftest.py by path: the bare name `conftest` is ambiguous
+
+    small = _root.write_image_folder(tmp_path / "small", n_classes=3, per_class=2, size=16)
     with pytest.raises(DataError, match="class"):
         tune(str(small), **TINY_TUNE, run_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
