@@ -69,7 +69,10 @@ def seed_mean_truth(meta) -> tuple[np.ndarray, np.ndarray, dict]:
             continue
         total[t, c] += pad_curve(rec["val_acc"], meta.max_budget)[-1]
         count[t, c] += 1
-    seed0 = meta.final_acc
+    # the first run of each cell (seed 0 in built meta-data); meta.final_acc is the seed mean since the loader
+    # keeps every seed (older loaders: seed 0 only)
+    seed_curves = getattr(meta, "seed_curves", None)
+    seed0 = seed_curves[0, :, :, -1] if seed_curves is not None else meta.final_acc
     truth = np.where(count > 0, total / np.maximum(count, 1), seed0)
     both = count >= 2
     pairs = np.isfinite(meta.noise_curves[:, :, -1])
