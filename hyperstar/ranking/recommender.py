@@ -42,7 +42,8 @@ from hyperstar._internal.stats import spearman, spearman_matrix
 from hyperstar._internal.validation import check_choice, check_float, check_int, check_seed
 from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, ModelFileError, NotFittedError
 from hyperstar.meta.dataset import MetaDataset
-from hyperstar.space import config_key, encode, sample_configurations, validate_configuration
+from hyperstar.space import config_key, default_space, encode, sample_configurations, validate_configuration
+from hyperstar.space.serialize import same_space, space_from_json, space_to_json
 
 __all__ = ["Recommender", "Recommendation", "MODEL_FORMAT"]
 
@@ -144,6 +145,14 @@ class Recommender(BaseEstimator):
         self.progress = progress
 
     # ------------------------------------------------------------------ parameters
+
+    def _space(self):
+        """The search space the recommender learned over (hyperstar's, or the meta-dataset's own)."""
+        space = getattr(self, "space_", None)
+        return space if space is not None else default_space()
+
+    def _space_is_default(self) -> bool:
+        return getattr(self, "space_", None) is None or same_space(self.space_, default_space())
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "encoder_")
@@ -258,7 +267,8 @@ class Recommender(BaseEstimator):
         self.encoder_ = create_encoder(self.encoder, feature_dim=feature_dim,
                                        descriptor_dim=desc.shape[1] if use_desc else 0)
         self.use_descriptors_ = bool(use_desc)
-        config_x = torch.tensor(encode(meta.configs))
+        self.space_ = getattr(meta, "space", None) or default_space()  # a meta-dataset over a user's own space
+        config_x = torch.tensor(encode(meta.configs, self.space_))
         self.predictor_ = create_predictor(self.predictor, embed_dim=self.encoder_.embed_dim, config_dim=config_x.shape[1])
         self.max_budget_ = meta.max_budget
         targets = torch.tensor(_rank_targets(meta.curves), dtype=torch.float32)  # [T, C, E]
@@ -419,7 +429,7 @@ class Recommender(BaseEstimator):
                           f"learned from; ranking for {self.max_budget_} epochs instead.", UserWarning, stacklevel=3)
             budget = self.max_budget_
         emb = self._task_embeddings(task, self.seed if seed is None else seed)
-        x = torch.tensor(encode(list(configs)))
+        x = torch.tensor(encode(list(configs), self._space()))
         b = budget_features(torch.full((emb.shape[0], x.shape[0]), int(budget)), self.max_budget_)
         pred = self.predictor_(emb, x, b).numpy()  # [n_batches, M]
         return (pred.mean(0), pred.std(0)) if return_std else pred.mean(0)
@@ -431,7 +441,7 @@ class Recommender(BaseEstimator):
         out = [dict(c) for c in self.configs_]
         seen = {config_key(c) for c in out}
         if n_fresh > 0:
-            for c in sample_configurations(n=n_fresh, seed=10_000 + (self.seed if seed is None else seed)):
+            for c in sample_configurations(self._space(), n=n_fresh, seed=10_000 + (self.seed if seed is None else seed)):
                 if config_key(c) not in seen:
                     out.append(c)
                     seen.add(config_key(c))
@@ -449,7 +459,7 @@ class Recommender(BaseEstimator):
         if candidates is None:
             candidates = self.candidates(seed=seed)
         else:
-            candidates = [validate_configuration(c) for c in candidates]
+            candidates = [validate_configuration(c, self._space()) for c in candidates]
         if not candidates:
             raise InvalidInputError("The 'candidates' argument of recommend is empty; pass at least one configuration.")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max(500, len(candidates)):
@@ -498,6 +508,7 @@ class Recommender(BaseEstimator):
             "use_descriptors": self.use_descriptors_,
             "max_budget": self.max_budget_,
             "configs": self.configs_,
+            "space": None if self._space_is_default() else json.loads(space_to_json(self._space())),
             "task_names": self.task_names_,
             "task_families": self.task_families_,
             "holdout_tasks": self.holdout_tasks_,
@@ -564,6 +575,7 @@ class Recommender(BaseEstimator):
         rec.use_descriptors_ = info["use_descriptors"]
         rec.max_budget_ = info["max_budget"]
         rec.configs_ = info["configs"]
+        rec.space_ = space_from_json(json.dumps(info["space"])) if info.get("space") else default_space()
         rec.task_names_ = info["task_names"]
         rec.task_families_ = info["task_families"]
         rec.holdout_tasks_ = info["holdout_tasks"]
@@ -581,7 +593,7 @@ class Recommender(BaseEstimator):
                                       descriptor_dim=len(rec.descriptor_names_) if rec.use_descriptors_ else 0)
         rec.encoder_.load_state_dict({k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")})
         rec.predictor_ = create_predictor(rec.predictor, embed_dim=rec.encoder_.embed_dim,
-                                          config_dim=len(encode(rec.configs_[0])[0]))
+                                          config_dim=len(encode(rec.configs_[0], rec.space_)[0]))
         rec.predictor_.load_state_dict({k[len("predictor."):]: v for k, v in tensors.items() if k.startswith("predictor.")})
         rec.encoder_.eval()
         rec.predictor_.eval()

@@ -264,3 +264,15 @@ def test_space_json_round_trips_through_the_manifest_form():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not same_space(space, ConfigurationSpace({"lr": (0.001, 0.1)}))
+
+
+def test_a_descriptors_recommender_fits_ranks_saves_and_loads_over_the_foreign_space(imported, tmp_path):
+    from hyperstar.ranking import Recommender
+    from hyperstar.space import validate_configuration
+
+    rec = Recommender(encoder="descriptors", steps=20, n_fresh_candidates=5).fit(imported)
+    described = dict(zip(imported.descriptor_names, imported.descriptors[0]))
+    top = rec.rank(described, k=4)
+    assert len(top) == 4 and all(validate_configuration(c, imported.space) == c for c in top)
+    again = Recommender.load(rec.save(tmp_path / "model"))
+    assert again.rank(described, k=4) == top
