@@ -61,8 +61,10 @@ def cached_features(meta, rec_kwargs):
     from hyperstar.suite import make_task
 
     probe = Recommender(**rec_kwargs)
-    probe.backbone_ = probe._feature_backbone()
     feats = {}
+    if not meta.has_images:  # imported meta-data: tasks known by their descriptors only
+        return probe, feats
+    probe.backbone_ = probe._feature_backbone()
     for name, recipe in zip(meta.task_names, meta.recipes):
         feats[name] = probe._task_features(make_task(recipe), key=name)
     return probe, feats
@@ -130,11 +132,14 @@ def _fit_and_rank(train_idx: list[int], test_idx: list[int], seed: int, variant:
     if steps:
         kwargs["steps"] = steps
     t0 = time.perf_counter()
-    rec = Recommender(**kwargs).fit(train, features={meta.task_names[i]: feats[meta.task_names[i]] for i in train_idx})
+    rec = Recommender(**kwargs).fit(train, features={meta.task_names[i]: feats[meta.task_names[i]] for i in train_idx}
+                                    if feats else None)
     fit_s = time.perf_counter() - t0
     orders = []
     for t in test_idx:
-        scores, _ = rec.score(make_task(meta.recipes[t]), meta.configs, seed=seed)
+        task = make_task(meta.recipes[t]) if meta.recipes[t] is not None else dict(
+            zip(meta.descriptor_names, meta.descriptors[t]))  # a task without images: its descriptors
+        scores = rec.predict(task, meta.configs, seed=seed)
         orders.append(np.argsort(-scores, kind="stable"))
     return orders, fit_s, time.perf_counter() - t0 - fit_s
 
@@ -411,13 +416,25 @@ def main() -> None:
     command = "python benchmarks/ranking_benchmark.py " + " ".join(sys.argv[1:])
     t_start = time.perf_counter()
     meta = _load(args.meta, args.complete_tasks_only)
+    if "lofo" in protocols and len(set(meta.families)) < 2:
+        print(f"leave-one-family-out needs two families or more; this meta-dataset has "
+              f"{len(set(meta.families))}: running leave-one-task-out only", file=sys.stderr)
+        protocols = [p for p in protocols if p != "lofo"]
+    if not meta.has_images:
+        kept = [v for v in args.variants if HYPERSTAR_VARIANTS[v].get("encoder") == "descriptors"] or \
+            ["hyperstar_descriptors"]
+        if kept != args.variants:
+            print(f"the meta-dataset has tasks without images: ranking with {kept} (not {args.variants}) and the "
+                  "baselines", file=sys.stderr)
+        args.variants, args.no_speed = kept, True
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "ranking_benchmark_rows.jsonl"
     if args.fresh and rows_path.exists():
         rows_path.unlink()
     truth, n_seeds_cell, truth_notes = seed_mean_truth(meta)
-    seed0 = meta.final_acc
+    seed_curves = getattr(meta, "seed_curves", None)
+    seed0 = seed_curves[0, :, :, -1] if seed_curves is not None else meta.final_acc  # the first run of each cell
     new_rows, legacy_rows = load_rows(rows_path)
     done = {(r["protocol"], r["method"], r["task"], r["seed"]) for r in new_rows}
     timing = {"protocols": {}}
@@ -514,15 +531,15 @@ def _header(meta, args, notes, protocol):
         "row per task for the deterministic ones. Lower is better for configs-to-best, to-within-1-point and regret "
         "(accuracy points); higher for NDCG@10 and Spearman.",
         "",
-        f"**Truth**: final validation accuracy averaged over the seeds the meta-dataset holds for each cell. The loaded "
-        f"arrays (`MetaDataset.curves`) are seed 0 only, so the truth is rebuilt from the result rows: "
+        f"**Truth**: final validation accuracy averaged over the seeds the meta-dataset holds for each cell: "
         f"{notes['cells_with_several_seeds']} of {notes['cells']} cells have {notes['max_seeds_per_cell']} seeds "
         f"(configurations per task with several seeds: {notes['configs_with_several_seeds_per_task']}), the rest one. "
         f"Seed noise is large: on the cells with two seeds, |seed 0 - seed 1| is "
         f"{notes['seed0_vs_seed1_abs_diff_points_mean']:.2f} points on average (median "
         f"{notes['seed0_vs_seed1_abs_diff_points_median']:.2f}); the seed mean changes the best configuration of "
-        f"{notes['best_config_changes_vs_seed0_tasks']} of {meta.n_tasks} tasks. Every method is *fitted* on seed-0 "
-        "accuracies, as the library does.",
+        f"{notes['best_config_changes_vs_seed0_tasks']} of {meta.n_tasks} tasks. The methods are *fitted* on what "
+        "`load_meta_dataset` gives: the seed mean since the loader keeps every seed (results made before that "
+        "change, on 2026-12-02, were fitted on seed-0 accuracies).",
         "",
         "**No hyperparameters were searched**: every method runs at its defaults (the recommender at `Recommender()` "
         "defaults, kNN with k = 3); nothing is tuned on held-out tasks. " + (
@@ -531,7 +548,8 @@ def _header(meta, args, notes, protocol):
             "family is ranked. (The frozen feature backbone was pre-trained on a source task of upper-case glyphs "
             "and 8 procedural shapes outside the suite; it is the same in every fold.)"
             if protocol == "lofo" else
-            "LOTO: each task is ranked by methods fitted on the other 28 tasks, its own family's siblings included."),
+            f"LOTO: each task is ranked by methods fitted on the other {meta.n_tasks - 1} tasks, its own family's "
+            "siblings included."),
         "",
         f"Paired comparison with the average-rank portfolio, per task (seeded methods: mean over seeds): win if the "
         f"method's regret@1 is more than {TIE_POINTS} points below the portfolio's, loss if more than {TIE_POINTS} "
