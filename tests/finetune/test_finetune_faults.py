@@ -7,10 +7,6 @@ import io
 import json
 import os
 import pickle
-import shutil
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -101,17 +97,9 @@ print("EXIT", code, sorted(os.listdir(disk)))
 
 
 def test_cli_finetune_checkpoint_on_a_real_full_tmpfs(image_folder, tmp_path):
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        pytest.skip("a small tmpfs needs Linux and unshare(1)")
-    disk = tmp_path / "small_disk"
-    disk.mkdir()
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs '{disk}'"],
-                           capture_output=True, text=True, timeout=60)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (unshare -rm mount: {probe.stderr.strip() or probe.returncode})")
-    command = f"mount -t tmpfs -o size=1m tmpfs '{disk}' && exec \"$0\" -c \"$1\" '{disk}' '{image_folder}'"
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", command, sys.executable, textwrap.dedent(SMALL_DISK_CLI)],
-                          capture_output=True, text=True, timeout=300)
+    from small_disk import run_on_small_disk
+
+    proc = run_on_small_disk(tmp_path, SMALL_DISK_CLI, image_folder)
     assert "EXIT 1 ['filler']" in proc.stdout, (proc.stdout, proc.stderr)  # no c.pt, no .c.pt.tmpPID
     assert "test_acc=" in proc.stdout  # the finished curve was printed
     errors = [line for line in proc.stderr.splitlines() if line.startswith("hyperstar: error:")]

@@ -3,12 +3,9 @@
 import errno
 import json
 import os
-import shutil
-import subprocess
-import sys
-import textwrap
 
 import pytest
+from small_disk import run_on_small_disk
 
 from hyperstar._internal import io
 from hyperstar._internal.io import (
@@ -179,22 +176,6 @@ text = open(log).read()
 out["log_whole_lines"] = text.endswith("\n") and all(json.loads(l) for l in text.splitlines())
 print(json.dumps(out))
 """
-
-
-def run_on_small_disk(tmp_path, script: str, size: str = "1m") -> subprocess.CompletedProcess:
-    """Run ``python -c script DISK`` with a ``size`` tmpfs mounted at DISK in a private mount namespace
-    (skips the test when this machine cannot mount one)."""
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        pytest.skip("a small tmpfs needs Linux and unshare(1)")
-    disk = tmp_path / "small_disk"
-    disk.mkdir()
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size={size} tmpfs '{disk}'"],
-                           capture_output=True, text=True, timeout=60)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (unshare -rm mount: {probe.stderr.strip() or probe.returncode})")
-    command = f"mount -t tmpfs -o size={size} tmpfs '{disk}' && exec \"$0\" -c \"$1\" '{disk}'"
-    return subprocess.run(["unshare", "-rm", "sh", "-c", command, sys.executable, textwrap.dedent(script)],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_on_a_real_full_1mb_tmpfs_every_write_fails_cleanly(tmp_path):

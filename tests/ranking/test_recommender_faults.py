@@ -7,9 +7,7 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
 import sys
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -165,15 +163,9 @@ def test_fit_out_existing_on_a_real_full_tmpfs_keeps_the_old_recommender(saved, 
         pytest.skip("a small tmpfs needs Linux and unshare(1)")
     second = Recommender(**{**FAST, "seed": 1}).fit(synthetic_meta).save(tmp_path / "second")
     size_kb = int(sum(p.stat().st_size for p in saved.iterdir()) * 1.5 / 1024) + 8  # room for one model, not two
-    disk = tmp_path / "small_disk"
-    disk.mkdir()
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size={size_kb}k tmpfs '{disk}'"],
-                           capture_output=True, text=True, timeout=60)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (unshare -rm mount: {probe.stderr.strip() or probe.returncode})")
-    command = f"mount -t tmpfs -o size={size_kb}k tmpfs '{disk}' && exec \"$0\" -c \"$1\" '{disk}' '{saved}' '{second}'"
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", command, sys.executable, textwrap.dedent(SMALL_DISK_SAVE)],
-                          capture_output=True, text=True, timeout=300)
+    from small_disk import run_on_small_disk
+
+    proc = run_on_small_disk(tmp_path, SMALL_DISK_SAVE, saved, second, size=f"{size_kb}k")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
     assert out["outcome"].startswith("DiskFullError: Not enough disk space to write"), out
