@@ -5,11 +5,11 @@ same curve"."""
 import errno
 import io
 import json
-import os
 import pickle
 
 import numpy as np
 import pytest
+from damaged_files import Evil
 import torch
 from tiny_runs import FAST, TINY, curve_values
 
@@ -109,9 +109,6 @@ def test_cli_finetune_checkpoint_on_a_real_full_tmpfs(image_folder, tmp_path):
 # --------------------------------------------------------------------------- damaged checkpoints
 
 
-class _Evil:
-    def __reduce__(self):
-        return (os.system, ("touch PWNED",))
 
 
 def _good_checkpoint(tiny_task, tmp_path):
@@ -122,7 +119,7 @@ def _good_checkpoint(tiny_task, tmp_path):
 
 def _damaged_files(good: bytes):
     buf = io.BytesIO()
-    torch.save({"format": CHECKPOINT_FORMAT, "model": _Evil()}, buf)
+    torch.save({"format": CHECKPOINT_FORMAT, "model": Evil()}, buf)
     not_ours = io.BytesIO()
     torch.save({"desc_mean": torch.zeros(3)}, not_ours)
     a_list = io.BytesIO()
@@ -133,7 +130,7 @@ def _damaged_files(good: bytes):
         "cut_at_the_end": (good[:-10], "is truncated or damaged"),
         "random_bytes": (np.random.default_rng(0).bytes(4000), r"is not a hyperstar checkpoint file \(it is not a PyTorch file\)"),
         "plain_pickle": (pickle.dumps({"format": 1}), r"is not a hyperstar checkpoint file \(it is not a PyTorch file\)"),
-        "malicious_pickle": (pickle.dumps(_Evil()), "is not a hyperstar checkpoint file"),
+        "malicious_pickle": (pickle.dumps(Evil()), "is not a hyperstar checkpoint file"),
         "malicious_torch_file": (buf.getvalue(), r"holds Python objects, e.g. (posix|nt).system, besides tensors"),
         "other_torch_file": (not_ours.getvalue(), r"is not a hyperstar checkpoint file \(no 'format' entry"),
         "a_list": (a_list.getvalue(), r"is not a hyperstar checkpoint file \(it holds a list"),

@@ -1,4 +1,5 @@
 import pytest
+from damaged_files import Evil, torch_bytes
 import torch
 
 from hyperstar.models.backbones import create_backbone, list_backbones, load_body_weights, state_dict_digest
@@ -53,19 +54,6 @@ def test_state_dict_has_no_duplicates_and_weights_round_trip(tmp_path):
         create_backbone("smallcnn_tiny", weights=tmp_path / "missing.pt")
 
 
-class _Evil:
-    def __reduce__(self):
-        import os
-
-        return (os.system, ("touch PWNED",))
-
-
-def _torch_bytes(obj) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("kind, fragment", [
@@ -85,10 +73,10 @@ def test_damaged_backbone_weights_give_one_line_and_run_nothing(tmp_path, monkey
     from hyperstar.exceptions import ModelFileError
 
     monkeypatch.chdir(tmp_path)
-    good = _torch_bytes(create_backbone("smallcnn_tiny", num_classes=3).state_dict())
+    good = torch_bytes(create_backbone("smallcnn_tiny", num_classes=3).state_dict())
     content = {"empty": b"", "truncated": good[: len(good) // 3], "random": np.random.default_rng(1).bytes(2000),
-               "malicious_pickle": pickle.dumps(_Evil()), "malicious_torch_file": _torch_bytes({"body.0": _Evil()}),
-               "a_list": _torch_bytes([torch.zeros(2)]), "not_tensors": _torch_bytes({"body.0.weight": "x"})}[kind]
+               "malicious_pickle": pickle.dumps(Evil()), "malicious_torch_file": torch_bytes({"body.0": Evil()}),
+               "a_list": torch_bytes([torch.zeros(2)]), "not_tensors": torch_bytes({"body.0.weight": "x"})}[kind]
     path = tmp_path / "w.pt"
     path.write_bytes(content)
     with pytest.raises(ModelFileError, match=fragment) as info:

@@ -2,7 +2,6 @@
 steps <= 0 and budgets past the meta-data are not silently accepted."""
 
 import errno
-import io
 import json
 import os
 import pickle
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from damaged_files import Evil, torch_bytes
 import torch
 from test_recommender import FAST, synthetic_meta  # noqa: F401 (a fixture)
 
@@ -34,15 +34,6 @@ def model(saved, tmp_path):
 
 
 
-class _Evil:
-    def __reduce__(self):
-        return (os.system, ("touch PWNED",))
-
-
-def _torch_bytes(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
 
 
 def _weights_cases(good: bytes, tensors: dict) -> dict:
@@ -52,10 +43,10 @@ def _weights_cases(good: bytes, tensors: dict) -> dict:
         "truncated": (good[: len(good) // 2], r"is truncated or damaged \(its archive is incomplete or corrupt\)"),
         "random_bytes": (np.random.default_rng(0).bytes(3000), r"is not a hyperstar model file \(it is not a PyTorch file\)"),
         "plain_pickle": (pickle.dumps(tensors), r"is not a hyperstar model file \(it is not a PyTorch file\)"),
-        "malicious_pickle": (pickle.dumps(_Evil()), r"is not a hyperstar model file"),
-        "malicious_torch_file": (_torch_bytes({"desc_mean": _Evil()}), r"holds Python objects, e.g. (posix|nt).system"),
-        "missing_desc_mean": (_torch_bytes(no_desc), r"is not a hyperstar model file \(missing 'desc_mean'\)"),
-        "not_tensors": (_torch_bytes({"a": 1}), r"is not a hyperstar model file \(it does not hold named tensors\)"),
+        "malicious_pickle": (pickle.dumps(Evil()), r"is not a hyperstar model file"),
+        "malicious_torch_file": (torch_bytes({"desc_mean": Evil()}), r"holds Python objects, e.g. (posix|nt).system"),
+        "missing_desc_mean": (torch_bytes(no_desc), r"is not a hyperstar model file \(missing 'desc_mean'\)"),
+        "not_tensors": (torch_bytes({"a": 1}), r"is not a hyperstar model file \(it does not hold named tensors\)"),
         "flipped_tensor_bytes": (None, r"is truncated or damaged \(its SHA-256 is not the one model.json records\)"),
     }
 
