@@ -159,6 +159,21 @@ def _manifest_error(path: Path, key: str, wrong: str, got: Any = _NOTHING) -> Me
     )
 
 
+def _named_entries(path, items, section: str, key: str, what: str):
+    """``(index, entry)`` of a manifest list whose entries are objects with a unique non-empty string ``key``."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"'{section}[{i}]'"
+        if not isinstance(item, dict):
+            raise _manifest_error(path, where, "must be an object", type(item).__name__)
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise _manifest_error(path, f"{where}.{key}", "must be a non-empty string", item.get(key))
+        if item[key] in seen:
+            raise _manifest_error(path, f"{where}.{key}", f"repeats an earlier {what}", item[key])
+        seen.add(item[key])
+        yield i, item
+
+
 def check_manifest(manifest: Any, path: str | Path = MANIFEST) -> dict[str, Any]:
     """``manifest`` when it has every key a meta-dataset needs, with the right types; else a
     :class:`~hyperstar.exceptions.MetaDataError` naming the file and the first missing or bad key."""
@@ -180,30 +195,13 @@ def check_manifest(manifest: Any, path: str | Path = MANIFEST) -> dict[str, Any]
         raise _manifest_error(path, "'max_budget'", "is missing")
     if not (_is_count(mb) and mb >= 1):
         raise _manifest_error(path, "'max_budget'", "must be an int >= 1", mb)
-    names: set[str] = set()
-    for i, t in enumerate(manifest["tasks"]):
-        where = f"'tasks[{i}]'"
-        if not isinstance(t, dict):
-            raise _manifest_error(path, where, "must be an object", type(t).__name__)
-        if not isinstance(t.get("name"), str) or not t["name"]:
-            raise _manifest_error(path, f"{where}.name", "must be a non-empty string", t.get("name"))
-        if t["name"] in names:
-            raise _manifest_error(path, f"{where}.name", "repeats an earlier task", t["name"])
-        names.add(t["name"])
+    for i, t in _named_entries(path, manifest["tasks"], "tasks", "name", "task"):
         for key, types, wrong in (("family", (str,), "must be a string"), ("recipe", (dict,), "must be an object or null"),
                                   ("descriptors", (dict,), "must be an object")):
             if t.get(key) is not None and not isinstance(t[key], types):
-                raise _manifest_error(path, f"{where}.{key}", wrong, t[key])
-    ids: set[str] = set()
-    for i, c in enumerate(manifest["configs"]):
+                raise _manifest_error(path, f"'tasks[{i}]'.{key}", wrong, t[key])
+    for i, c in _named_entries(path, manifest["configs"], "configs", "id", "configuration id"):
         where = f"'configs[{i}]'"
-        if not isinstance(c, dict):
-            raise _manifest_error(path, where, "must be an object", type(c).__name__)
-        if not isinstance(c.get("id"), str) or not c["id"]:
-            raise _manifest_error(path, f"{where}.id", "must be a non-empty string", c.get("id"))
-        if c["id"] in ids:
-            raise _manifest_error(path, f"{where}.id", "repeats an earlier configuration id", c["id"])
-        ids.add(c["id"])
         if not isinstance(c.get("config"), dict):
             raise _manifest_error(path, f"{where}.config", "must be an object", c.get("config"))
     dn = manifest.get("descriptor_names")
