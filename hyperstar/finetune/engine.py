@@ -87,12 +87,14 @@ class _Feeder:
         return len(self.indices)
 
     def batches(self, order: torch.Tensor, batch_size: int):
-        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         if self.images is not None:
-            for chunk in chunks:
-                idx = chunk.to(self.device)
+            # one copy of the order per epoch: a copy per batch from pageable memory syncs with the GPU
+            order = order.to(self.device)
+            for i in range(0, len(order), batch_size):
+                idx = order[i : i + batch_size]
                 yield self.images[idx], self.labels[idx]
             return
+        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         loader = torch.utils.data.DataLoader(
             self.task.torch_dataset(self.indices),
             batch_sampler=[c.tolist() for c in chunks],
