@@ -254,7 +254,8 @@ def fine_tune(
     split = split if split is not None else task.split(seed=split_seed)
 
     model, backbone_name = _build_model(backbone, weights, task.n_classes, task.channels, seed)
-    init_digest = state_dict_digest(model.body)
+    # the digest hashes every body weight: only checkpoints (written or resumed) need it
+    init_digest = state_dict_digest(model.body) if checkpoint_path is not None or resume_from is not None else ""
     model.to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
