@@ -63,6 +63,15 @@ logger = logging.getLogger(__name__)
 #: A run whose train or validation loss exceeds this many times ln(n_classes), the loss of a
 #: uniform guess, has diverged even if the loss is still finite.
 EXPLODED_LOSS_FACTOR = 100.0
+#: On CUDA, how often (optimiser steps) the inner loop reads the loss back to stop a non-finite run early.
+SYNC_EVERY = 50
+
+
+def _defers_loss_checks(dev: torch.device) -> bool:
+    """Whether the training loop keeps its loss on the device and checks it every SYNC_EVERY steps
+    (CUDA) rather than after every step (CPU, where reading a loss costs nothing)."""
+    return dev.type == "cuda"
+
 
 # --------------------------------------------------------------------------- data feeding
 
@@ -179,7 +188,9 @@ def _evaluate(model: Backbone, feeder: _Feeder, device: torch.device, amp: bool)
     if len(feeder) == 0:
         return float("nan"), float("nan")
     model.eval()
-    total_loss, correct = 0.0, 0
+    # sums stay on the device (one read-back at the end, not two per batch); same values on the CPU
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     order = torch.arange(len(feeder))
     for xb, yb in feeder.batches(order, 512):
         x = xb.float().div_(255)
@@ -188,9 +199,9 @@ def _evaluate(model: Backbone, feeder: _Feeder, device: torch.device, amp: bool)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
             logits = model(x)
         logits = logits.float()
-        total_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
-        correct += int((logits.argmax(1) == yb).sum())
-    return total_loss / len(feeder), correct / len(feeder)
+        total_loss += F.cross_entropy(logits, yb, reduction="sum").double()
+        correct += (logits.argmax(1) == yb).sum()
+    return float(total_loss) / len(feeder), int(correct) / len(feeder)
 
 
 def fine_tune(
@@ -302,6 +313,9 @@ def fine_tune(
         if drops_last_image(n_train, batch_size):
             order = order[:-1]
         loss_sum, loss_n = 0.0, 0
+        # on CUDA the epoch's loss is summed on the device and checked every SYNC_EVERY steps: a
+        # float() or an `if` on a device tensor per step would stall the GPU once per batch
+        loss_dev = torch.zeros((), dtype=torch.float64, device=dev) if _defers_loss_checks(dev) else None
         factor = lr_multiplier(config, step, total_steps)
         for xb, yb in train.batches(order, batch_size):
             factor = lr_multiplier(config, step, total_steps)
@@ -315,18 +329,27 @@ def fine_tune(
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=smoothing)
             if l2sp > 0:
                 loss = loss + 0.5 * l2sp * sum(((p - a) ** 2).sum() for p, a in anchors)
-            if not torch.isfinite(loss):
+            if loss_dev is None and not torch.isfinite(loss):
                 diverged = True
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += float(loss.detach()) * len(yb)
+            if loss_dev is not None:
+                loss_dev += loss.detach().double() * len(yb)
+                if (step + 1) % SYNC_EVERY == 0 and not torch.isfinite(loss_dev):
+                    diverged = True
+                    break
+            else:
+                loss_sum += float(loss.detach()) * len(yb)
             loss_n += len(yb)
             samples += len(yb)
             step += 1
+        if loss_dev is not None:  # one sync per epoch, before the clock stops
+            loss_sum = float(loss_dev)
+            diverged = diverged or not math.isfinite(loss_sum)
         train_seconds += time.perf_counter() - t_epoch
-        if not diverged and not all(torch.isfinite(p).all() for p in trainable):
+        if not diverged and not bool(torch.stack([torch.isfinite(p).all() for p in trainable]).all()):
             diverged = True
         if diverged:  # non-finite: the model predicts nothing, score it as the majority class
             diverged_epoch = epoch + 1
