@@ -38,10 +38,14 @@ def augment(x: torch.Tensor, config: Mapping[str, Any], gen: torch.Generator) ->
     contrast = 1 + (torch.rand(b, generator=gen) * 2 - 1) * 0.4 * strength
     flips = torch.rand(b, generator=gen) < 0.5
     dev = x.device
+    if dev.type == "cuda":  # one pinned, asynchronous copy of the draws, not five blocking ones per batch
+        draws = torch.stack([dy.float(), dx.float(), bright, contrast, flips.float()]).pin_memory()
+        dy, dx, bright, contrast, flips = draws.to(dev, non_blocking=True).unbind(0)
+        dy, dx, flips = dy.long(), dx.long(), flips.bool()
     if shift > 0:
         padded = F.pad(x, (shift, shift, shift, shift), mode="replicate")
-        rows = (torch.arange(h)[None, :] + shift + dy[:, None]).to(dev)
-        cols = (torch.arange(w)[None, :] + shift + dx[:, None]).to(dev)
+        rows = torch.arange(h, device=dev)[None, :] + shift + dy[:, None]
+        cols = torch.arange(w, device=dev)[None, :] + shift + dx[:, None]
         bidx = torch.arange(b, device=dev)[:, None, None]
         x = padded.permute(0, 2, 3, 1)[bidx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
     if strength > 0:
