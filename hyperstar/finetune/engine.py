@@ -40,7 +40,7 @@ from torch import nn
 
 from hyperstar._internal.device import resolve_device
 from hyperstar._internal.paths import resolve_weights
-from hyperstar._internal.validation import check_int, check_seed
+from hyperstar._internal.validation import check_choice, check_int, check_seed
 from hyperstar.data import Split, Task
 from hyperstar.exceptions import DiskFullError, InvalidInputError
 from hyperstar.finetune.augment import augment
@@ -223,6 +223,7 @@ def fine_tune(
     progress: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     threads: int | None = None,
+    precision: str = "auto",
 ) -> FineTuneResult:
     """Fine-tune ``backbone`` on ``task`` with ``config`` for ``budget`` epochs.
 
@@ -238,7 +239,8 @@ def fine_tune(
 
     Same seed on the CPU, same curve, for the same intra-op thread count: ``threads`` sets it
     (``torch.set_num_threads``, which is process-wide and stays set); ``None`` keeps the process's.
-    The count used is in ``result.threads``.
+    The count used is in ``result.threads``. ``precision``: ``"auto"`` (bf16 autocast on CUDA, fp32
+    elsewhere), ``"bf16"`` or ``"fp32"``.
 
     A checkpoint that cannot be written for lack of space raises
     :class:`~hyperstar.exceptions.DiskFullError` *after* the training: its ``result`` attribute holds
@@ -261,7 +263,8 @@ def fine_tune(
     if checkpoint_path is not None:
         _check_checkpoint_path(Path(checkpoint_path))
     dev = resolve_device(device)
-    amp = dev.type == "cuda"
+    precision = check_choice(precision, "precision", "fine_tune", ("auto", "bf16", "fp32"))
+    amp = dev.type == "cuda" if precision == "auto" else precision == "bf16"
     split = split if split is not None else task.split(seed=split_seed)
 
     model, backbone_name = _build_model(backbone, weights, task.n_classes, task.channels, seed)
