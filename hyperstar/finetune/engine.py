@@ -242,6 +242,9 @@ def fine_tune(
     The count used is in ``result.threads``. ``precision``: ``"auto"`` (bf16 autocast on CUDA, fp32
     elsewhere), ``"bf16"`` or ``"fp32"``.
 
+    ``result.extra["timings"]`` splits ``wall_time`` into seconds of ``setup``, ``train``, ``eval``
+    (validation), ``test``, ``checkpoint_load`` and ``checkpoint_save``.
+
     A checkpoint that cannot be written for lack of space raises
     :class:`~hyperstar.exceptions.DiskFullError` *after* the training: its ``result`` attribute holds
     the finished :class:`FineTuneResult` (curve and accuracies measured, ``checkpoint=None``), so a
@@ -290,19 +293,23 @@ def fine_tune(
 
     curve: list[EpochRecord] = []
     start_epoch = 0
+    timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "test": 0.0, "checkpoint_load": 0.0, "checkpoint_save": 0.0}
     if resume_from is not None:
+        t_load = time.perf_counter()
         state = load_checkpoint(resume_from)
         check_resume(state, config=config, seed=seed, max_budget=max_budget, backbone=backbone_name,
                      init_digest=init_digest, budget=budget, path=resume_from, n_classes=task.n_classes, data=data)
         anchors = state.restore(model, optimizer, anchors, gen, dev)
         curve = list(state.curve)
         start_epoch = state.epoch
+        timings["checkpoint_load"] = time.perf_counter() - t_load
 
     diverged, diverged_epoch, exploded = False, None, False
     train_seconds, samples = 0.0, 0
     step = start_epoch * epoch_steps
     epochs = range(start_epoch, budget)
     threads_seen = {torch.get_num_threads()}
+    timings["setup"] = time.perf_counter() - t_start - timings["checkpoint_load"]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -360,7 +367,9 @@ def fine_tune(
             record = EpochRecord(epoch + 1, float("nan"), float("nan"), chance["val"], base_lrs[0] * factor,
                                  time.perf_counter() - t_epoch)
         else:
+            t_eval = time.perf_counter()
             val_loss, val_acc = _evaluate(model, val, dev, amp)
+            timings["eval"] += time.perf_counter() - t_eval
             train_loss = loss_sum / max(loss_n, 1)
             record = EpochRecord(epoch + 1, train_loss, val_loss, val_acc,
                                  base_lrs[0] * lr_multiplier(config, max(step - 1, 0), total_steps),
@@ -380,12 +389,15 @@ def fine_tune(
     if bar is not None:
         bar.close()
 
+    t_test = time.perf_counter()
     test_acc: float | None = None
     if diverged and not exploded:
         test_acc = _majority_accuracy(task, split)["test"] if eval_test else None
     elif eval_test and len(split.test):
         test_acc = _evaluate(model, _Feeder(task, split.test, dev, num_workers), dev, amp)[1]
 
+    timings["test"] = time.perf_counter() - t_test
+    t_save = time.perf_counter()
     saved, save_error = None, None
     if checkpoint_path is not None and not diverged:
         state = TrainState.capture(model, optimizer, anchors, gen, curve, config=config, seed=seed,
@@ -395,7 +407,9 @@ def fine_tune(
             saved = str(save_checkpoint(checkpoint_path, state))
         except DiskFullError as exc:  # the training is done: keep its result for the caller
             save_error = exc
+    timings["checkpoint_save"] = time.perf_counter() - t_save
     threads_seen.add(torch.get_num_threads())
+    wall_time = time.perf_counter() - t_start
     if len(threads_seen) > 1:
         logger.warning("torch's thread count changed during the run (%s): its curve may not be reproducible.",
                        sorted(threads_seen))
@@ -408,7 +422,7 @@ def fine_tune(
         curve=curve,
         test_acc=test_acc,
         diverged=diverged,
-        wall_time=time.perf_counter() - t_start,
+        wall_time=wall_time,
         samples_per_s=samples / train_seconds if train_seconds > 0 else 0.0,
         device=str(dev),
         n_train=len(split.train),
@@ -418,7 +432,8 @@ def fine_tune(
         checkpoint=saved,
         diverged_epoch=diverged_epoch,
         threads=torch.get_num_threads() if len(threads_seen) == 1 else max(threads_seen),
-        extra={"threads_seen": sorted(threads_seen)} if len(threads_seen) > 1 else {},
+        extra={"timings": {**timings, "train": train_seconds},
+               **({"threads_seen": sorted(threads_seen)} if len(threads_seen) > 1 else {})},
     )
     if save_error is not None:
         save_error.result = result
