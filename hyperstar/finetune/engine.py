@@ -397,9 +397,9 @@ def fine_tune(
         test_acc = _evaluate(model, _Feeder(task, split.test, dev, num_workers), dev, amp)[1]
 
     timings["test"] = time.perf_counter() - t_test
-    t_save = time.perf_counter()
     saved, save_error = None, None
     if checkpoint_path is not None and not diverged:
+        t_save = time.perf_counter()
         state = TrainState.capture(model, optimizer, anchors, gen, curve, config=config, seed=seed,
                                    max_budget=max_budget, backbone=backbone_name, init_digest=init_digest,
                                    data_digest=data)
@@ -407,7 +407,7 @@ def fine_tune(
             saved = str(save_checkpoint(checkpoint_path, state))
         except DiskFullError as exc:  # the training is done: keep its result for the caller
             save_error = exc
-    timings["checkpoint_save"] = time.perf_counter() - t_save
+        timings["checkpoint_save"] = time.perf_counter() - t_save
     threads_seen.add(torch.get_num_threads())
     wall_time = time.perf_counter() - t_start
     if len(threads_seen) > 1:
