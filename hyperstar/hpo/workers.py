@@ -231,6 +231,7 @@ class FineTuneWorker(HyperstarWorker):
             "worker": self._where,
             "error": None,
             "checkpoint_error": error,
+            "timings": result.extra.get("timings"),
         }
         self._log(run_dir, {"event": "end", "config_id": list(config_id), "budget": budget, "epochs": epochs,
                             "resumed_from_epoch": info["resumed_from_epoch"], "val_acc": val_acc,

@@ -52,3 +52,16 @@ def test_finetune_worker_continues_promotions_and_reports_failures(tiny_task, tm
         assert type(res["loss"]) is float
     ends = events(tmp_path, "end")
     assert [e["config_id"] for e in ends] == [[0, 0, 0], [0, 0, 0], [0, 0, 1], [0, 0, 2]]
+
+
+def test_finetune_worker_reports_the_time_split_of_each_job(tiny_task, tmp_path):
+    w = FineTuneWorker(tiny_task, "unit", max_budget=3, backbone="smallcnn_tiny", weights=None,
+                       nameserver="127.0.0.1", nameserver_port=1)
+    config = validate_configuration({"lr": 0.05, "batch_size": 16})
+    first = w.compute((0, 0, 0), config, 1.0, str(tmp_path))["info"]
+    second = w.compute((0, 0, 0), config, 3.0, str(tmp_path))["info"]
+    for info in (first, second):
+        t = info["timings"]
+        assert t["train"] > 0 and t["eval"] > 0 and sum(t.values()) <= info["wall_time"]
+    assert first["timings"]["checkpoint_save"] > 0 and first["timings"]["checkpoint_load"] == 0
+    assert second["timings"]["checkpoint_load"] > 0 and second["timings"]["checkpoint_save"] == 0  # at max_budget
