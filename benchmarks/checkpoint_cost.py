@@ -15,20 +15,18 @@ checks. Share = (save + load) / (wall time of both jobs). Writes checkpoint_cost
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from finetune_throughput import _git_commit, synthetic_task  # noqa: E402
+from bench_common import header, load_text, run_meta, write_json  # noqa: E402
+from finetune_throughput import synthetic_task  # noqa: E402
 
-from hyperstar import __version__, fine_tune  # noqa: E402
+from hyperstar import fine_tune  # noqa: E402
 from hyperstar.finetune import resolve_device  # noqa: E402
 
 GOAL_SHARE = 0.05
@@ -71,22 +69,15 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(f"{backbone:<9}: save {row['save_s']:.3f} s, load {row['load_s']:.3f} s, "
               f"{row['file_bytes'] / 1e6:.1f} MB, share {100 * row['share']:.1f}%", flush=True)
-    meta = {"hyperstar": __version__, "torch": torch.__version__, "device": str(device),
-            "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-            "load_average_at_end": list(os.getloadavg()), "n_images": args.images,
-            "n_train_images": len(task.split().train), "repeats": args.repeats,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "git_commit": _git_commit(),
-            "command": "python benchmarks/checkpoint_cost.py " + " ".join(sys.argv[1:] if argv is None else argv)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "checkpoint_cost.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = [
-        f"# Checkpoint cost per promoted job ({meta['device']}, {meta['torch_threads']} torch threads)", "",
-        f"Command: `{meta['command']}` (code at commit {meta['git_commit']}, {meta['date']})  ",
+    meta = run_meta("checkpoint_cost.py", argv, torch=torch.__version__, device=str(device),
+                    torch_threads=torch.get_num_threads(), n_images=args.images,
+                    n_train_images=len(task.split().train), repeats=args.repeats)
+    out = write_json(Path(args.out), "checkpoint_cost", meta, rows).parent
+    lines = [*header(f"Checkpoint cost per promoted job ({meta['device']}, {meta['torch_threads']} torch threads)", meta),
         f"torch {meta['torch']}; 32x32 RGB, 10 classes, {meta['n_train_images']} training images, batch 64; job 1 "
         "trains 1 epoch and saves, job 2 loads and trains epoch 2 (validation each epoch, no test). Median of "
         f"{args.repeats} repetitions after a warm-up. Load average at the end: "
-        f"{', '.join(f'{v:.2f}' for v in meta['load_average_at_end'])} (shared machine).", "",
+        f"{load_text(meta)} (shared machine).", "",
         "| backbone | file | save (s) | load (s) | both jobs (s) | share of the jobs' time | min-max | goal < 5% |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]

@@ -41,6 +41,9 @@ from hyperstar import Task, __version__, fine_tune  # noqa: E402
 from hyperstar.finetune import resolve_device  # noqa: E402
 from hyperstar.models.backbones import create_backbone  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import command_line, git_commit, load_text  # noqa: E402
+
 AUG_ON = {"augment": 0.25, "hflip": "yes"}
 AUG_OFF = {"augment": 0.0, "hflip": "no"}
 
@@ -237,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         "epochs": args.epochs,
         "repeats": args.repeats,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "command": "python benchmarks/finetune_throughput.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     out = Path(args.out)
@@ -257,16 +260,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {out / stem}.json and .md")
 
 
-def _git_commit() -> str:
-    import subprocess
-
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def report(meta: dict, rows: list[dict]) -> str:
     def ratio(s: dict) -> str:
         return f"{s['median']:.3f} (IQR {s['q1']:.3f}-{s['q3']:.3f}, min-max {s['min']:.3f}-{s['max']:.3f})"
@@ -274,12 +267,12 @@ def report(meta: dict, rows: list[dict]) -> str:
     lines = [
         f"# Fine-tuning throughput: hyperstar vs a plain PyTorch loop ({meta['device']}, {meta['device_name']})",
         "",
-        f"Command: `{meta['command']}` (code at commit {meta['git_commit'] or 'unknown'}, {meta['date']})  ",
+        command_line(meta),
         f"torch {meta['torch']}, {meta['precision']}, {meta['torch_threads']} torch threads on {meta['cpu_count']} CPUs, "
         f"{meta['resolution']}x{meta['resolution']} RGB uint8 images on the device, {meta['n_train_images']} training "
         f"and {meta['n_val_images']} validation images, batch {meta['batch_size']}, {meta['epochs']} epochs per run, "
         f"{meta['repeats']} interleaved repetitions. Load average at the end: "
-        f"{', '.join(f'{v:.2f}' for v in meta['load_average_at_end'])} (the machine may be shared).",
+        f"{load_text(meta)} (the machine may be shared).",
         "",
         "Ratios are hyperstar / plain loop per repetition (above 1: hyperstar faster). *Training* counts "
         "the training steps only; *whole run* is plain wall time / hyperstar wall time of a call "

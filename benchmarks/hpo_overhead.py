@@ -14,8 +14,6 @@ workers mostly add contention. Writes hpo_overhead.json, .md and .png.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import tempfile
 import time
@@ -24,9 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from finetune_throughput import _git_commit  # noqa: E402
+from bench_common import header, load_text, run_meta, save_plot, write_json  # noqa: E402
 
-from hyperstar import __version__  # noqa: E402
 from hyperstar.hpo import optimize  # noqa: E402
 from hyperstar.hpo.log import read_log  # noqa: E402
 
@@ -70,18 +67,12 @@ def main(argv: list[str] | None = None) -> None:
                      "per_job_s_min": float(min(per)), "per_job_s_max": float(max(per)),
                      "per_job_after_startup_s_median": float(np.median([x["per_job_after_startup_s"] for x in runs[w]])),
                      "startup_s_median": float(np.median([x["startup_s"] for x in runs[w]])), "runs": runs[w]})
-    meta = {"hyperstar": __version__, "cpu_count": os.cpu_count(), "load_average_at_end": list(os.getloadavg()),
-            "iterations": args.iterations, "repeats": args.repeats,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "git_commit": _git_commit(),
-            "command": "python benchmarks/hpo_overhead.py " + " ".join(sys.argv[1:] if argv is None else argv)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# hpbandster coordination per job vs local workers (trivial objective)", "",
-             f"Command: `{meta['command']}` (code at commit {meta['git_commit']}, {meta['date']})  ",
+    meta = run_meta("hpo_overhead.py", argv, iterations=args.iterations, repeats=args.repeats)
+    out = write_json(Path(args.out), args.stem, meta, rows).parent
+    lines = [*header("hpbandster coordination per job vs local workers (trivial objective)", meta),
              f"Hyperband, budgets 1-9, eta 3, {args.iterations} iterations, worker threads; median of "
              f"{args.repeats} interleaved repetitions (min-max beside it). {meta['cpu_count']} CPUs, load average at "
-             f"the end {', '.join(f'{v:.2f}' for v in meta['load_average_at_end'])}: the machine was shared, and with "
+             f"the end {load_text(meta)}: the machine was shared, and with "
              "2 cores more than 2 workers can only add contention.", "",
              "| workers | jobs | per job, start-up included (ms) | min-max (ms) | per job after the first start (ms) | "
              "start-up to the first job (s) |", "|---:|---:|---:|---:|---:|---:|"]
@@ -104,12 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     ax.plot(counts, [1000 * r["per_job_after_startup_s_median"] for r in rows], marker="s", label="after the first job")
     ax.set_xscale("log", base=2)
     ax.set_xticks(counts, [str(c) for c in counts])
-    ax.set_xlabel("local workers (threads)")
-    ax.set_ylabel("ms per job")
-    ax.set_title("hpbandster coordination per job (trivial objective)", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / f"{args.stem}.png", dpi=120)
+    save_plot(fig, ax, out / f"{args.stem}.png", xlabel="local workers (threads)", ylabel="ms per job",
+              title="hpbandster coordination per job (trivial objective)")
     print(f"wrote {out / args.stem}.md, .json and .png")
 
 

@@ -16,7 +16,6 @@ Writes recommend_scaling.json, .md and .png.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -29,9 +28,9 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from finetune_throughput import _git_commit  # noqa: E402
+from bench_common import header, load_text, run_meta, save_plot, write_json  # noqa: E402
 
-from hyperstar import Recommender, Task, __version__  # noqa: E402
+from hyperstar import Recommender, Task  # noqa: E402
 
 CLASSES = 10
 
@@ -101,19 +100,13 @@ def main(argv: list[str] | None = None) -> None:
              **{k: float(np.median([x[k] for x in runs[n]])) for k in ("load_s", "recommend_s", "total_s")},
              "total_s_min": min(x["total_s"] for x in runs[n]), "total_s_max": max(x["total_s"] for x in runs[n]),
              "runs": runs[n]} for n in sizes]
-    meta = {"hyperstar": __version__, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "cpu_count": os.cpu_count(), "load_average_at_end": list(os.getloadavg()), "repeats": args.repeats,
-            "max_in_memory": 20000, "max_images_per_task": rec.max_images_per_task,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "git_commit": _git_commit(),
-            "command": "python benchmarks/recommend_scaling.py " + " ".join(sys.argv[1:] if argv is None else argv)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# recommend time vs the folder's image count (decoding included)", "",
-             f"Command: `{meta['command']}` (code at commit {meta['git_commit']}, {meta['date']})  ",
+    meta = run_meta("recommend_scaling.py", argv, torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                    repeats=args.repeats, max_in_memory=20000, max_images_per_task=rec.max_images_per_task)
+    out = write_json(Path(args.out), args.stem, meta, rows).parent
+    lines = [*header("recommend time vs the folder's image count (decoding included)", meta),
              f"32x32 RGB PNG files, {CLASSES} classes, CPU, {meta['torch_threads']} torch threads on "
              f"{meta['cpu_count']} CPUs; load average at the end "
-             f"{', '.join(f'{v:.2f}' for v in meta['load_average_at_end'])} (shared machine). Median of "
+             f"{load_text(meta)} (shared machine). Median of "
              f"{args.repeats} interleaved repetitions. Caps: a folder of at most {meta['max_in_memory']} files is "
              f"decoded whole into memory (`Task.from_folder(max_in_memory=20000)`), a larger one streams from disk; "
              f"the recommender's features use at most {meta['max_images_per_task']} images "
@@ -139,12 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     ax.text(20000, ax.get_ylim()[1] * 0.9, " streams above 20000", fontsize=7, color="grey")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("images in the folder")
-    ax.set_ylabel("seconds")
-    ax.set_title("recommend time vs folder size (CPU)", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / f"{args.stem}.png", dpi=120)
+    save_plot(fig, ax, out / f"{args.stem}.png", xlabel="images in the folder", ylabel="seconds",
+              title="recommend time vs folder size (CPU)", legend_size=7)
     print(f"wrote {out / args.stem}.md, .json and .png")
 
 

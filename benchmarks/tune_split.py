@@ -15,7 +15,6 @@ scheduling, Pyro, idle workers waiting for a bracket to finish. Writes <stem>.js
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,9 +25,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from finetune_throughput import _git_commit  # noqa: E402
+from bench_common import header, load_text, run_meta, write_json  # noqa: E402
 
-from hyperstar import __version__, load_meta_dataset  # noqa: E402
+from hyperstar import load_meta_dataset  # noqa: E402
 from hyperstar.hpo import tune  # noqa: E402
 from hyperstar.hpo.log import read_log  # noqa: E402
 from hyperstar.suite import make_task  # noqa: E402
@@ -112,21 +111,16 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(f"{workers} worker(s): {wall:.1f} s, {row['jobs']} jobs; "
               + ", ".join(f"{k} {100 * v:.0f}%" for k, v in row["shares"].items()), flush=True)
-    meta_info = {"hyperstar": __version__, "torch": torch.__version__, "device": args.device,
-                 "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                 "cpu_count": os.cpu_count(), "load_average_at_end": list(os.getloadavg()), "task": args.task,
-                 "n_images": len(task), "backbone": args.backbone, "max_budget": args.max_budget,
-                 "iterations": args.iterations, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                 "git_commit": _git_commit(),
-                 "command": "python benchmarks/tune_split.py " + " ".join(sys.argv[1:] if argv is None else argv)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.stem}.json").write_text(json.dumps({"meta": meta_info, "rows": rows}, indent=2) + "\n")
-    lines = [f"# Where a tune run's time goes ({args.task}, {len(task)} images, {args.backbone}, device {args.device})",
-             "", f"Command: `{meta_info['command']}` (code at commit {meta_info['git_commit']}, {meta_info['date']})  ",
+    meta_info = run_meta("tune_split.py", argv, torch=torch.__version__, device=args.device,
+                         cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, task=args.task,
+                         n_images=len(task), backbone=args.backbone, max_budget=args.max_budget,
+                         iterations=args.iterations)
+    out = write_json(Path(args.out), args.stem, meta_info, rows).parent
+    lines = [*header(f"Where a tune run's time goes ({args.task}, {len(task)} images, {args.backbone}, device "
+                     f"{args.device})", meta_info),
              f"Task-aware Hyperband, budgets 1-{args.max_budget} epochs, eta 3, {args.iterations} iterations, worker "
              f"processes; {os.cpu_count()} CPUs, load average at the end "
-             f"{', '.join(f'{v:.2f}' for v in meta_info['load_average_at_end'])} (shared machine). Seconds of the "
+             f"{load_text(meta_info)} (shared machine). Seconds of the "
              "run's wall time: job timings summed over jobs and divided by the workers; coordination = wall - "
              "jobs' wall / workers (start-up of nameserver and workers, scheduling, Pyro, idle workers).", "",
              "| workers | wall (s) | jobs | " + " | ".join(PARTS) + " |",

@@ -1,0 +1,68 @@
+"""Helpers shared by the speed benchmarks (git commit of the code measured, finishing a plot)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git_commit() -> str:
+    """The short commit of the checkout the benchmark runs from ("" outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def save_plot(fig, ax, path: Path, *, xlabel: str, ylabel: str, title: str, legend_size: int = 8) -> None:
+    """Label ``ax``, add its legend, and write ``fig`` to ``path`` (PNG) and close it."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_meta(script: str, argv: list[str] | None, **fields) -> dict:
+    """What every result file records: versions, machine, load, date, commit and the command that made it."""
+    import os
+    import sys
+    import time
+
+    from hyperstar import __version__
+
+    args = sys.argv[1:] if argv is None else argv
+    return {"hyperstar": __version__, **fields, "cpu_count": os.cpu_count(),
+            "load_average_at_end": list(os.getloadavg()),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "git_commit": git_commit(),
+            "command": f"python benchmarks/{script} " + " ".join(args)}
+
+
+def write_json(out: Path, stem: str, meta: dict, rows: list) -> Path:
+    """``out/<stem>.json`` with ``{"meta": ..., "rows": ...}`` (the folder is created)."""
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}.json"
+    path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    return path
+
+
+def command_line(meta: dict) -> str:
+    """The report line that says which command, code and date made a result."""
+    return f"Command: `{meta['command']}` (code at commit {meta['git_commit'] or 'unknown'}, {meta['date']})  "
+
+
+def load_text(meta: dict) -> str:
+    """The machine's load average at the end of the run, as text."""
+    return ", ".join(f"{v:.2f}" for v in meta["load_average_at_end"])
+
+
+def header(title: str, meta: dict) -> list[str]:
+    """The first lines of a markdown report: its title, and the command, code and date that made it."""
+    return [f"# {title}", "", command_line(meta)]
