@@ -15,7 +15,7 @@ scheduling, Pyro, idle workers waiting for a bracket to finish. Writes <stem>.js
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
 import tempfile
 import time
@@ -64,7 +64,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * len(rows)))
+    fig, ax = plt.subplots(figsize=(8, 1.8 + 0.6 * len(rows)))
     colors = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#999999"]
     for i, r in enumerate(rows):
         left = 0.0
@@ -75,7 +75,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     ax.set_yticks(range(len(rows)), [f"{r['workers']} worker(s)" for r in rows])
     ax.set_xlabel("seconds of the run's wall time")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.45 if len(rows) < 2 else -0.25))
+    ax.legend(fontsize=8, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.12), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -91,7 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iterations", type=int, default=3, help="Hyperband iterations (3 = one round at eta 3)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     parser.add_argument("--stem", default="tune_split_cpu")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the .md and .png from the .json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        stored = json.loads((Path(args.out) / f"{args.stem}.json").read_text())
+        report(stored["meta"], stored["rows"], Path(args.out), args.stem)
+        return
     meta = load_meta_dataset()
     if args.task not in meta.task_names:
         raise SystemExit(f"tune_split.py: unknown task {args.task!r}; shipped tasks: {', '.join(meta.task_names)}")
@@ -116,23 +121,30 @@ def main(argv: list[str] | None = None) -> None:
                          n_images=len(task), backbone=args.backbone, max_budget=args.max_budget,
                          iterations=args.iterations)
     out = write_json(Path(args.out), args.stem, meta_info, rows).parent
-    lines = [*header(f"Where a tune run's time goes ({args.task}, {len(task)} images, {args.backbone}, device "
-                     f"{args.device})", meta_info),
-             f"Task-aware Hyperband, budgets 1-{args.max_budget} epochs, eta 3, {args.iterations} iterations, worker "
-             f"processes; {os.cpu_count()} CPUs, load average at the end "
-             f"{load_text(meta_info)} (shared machine). Seconds of the "
-             "run's wall time: job timings summed over jobs and divided by the workers; coordination = wall - "
-             "jobs' wall / workers (start-up of nameserver and workers, scheduling, Pyro, idle workers).", "",
+    report(meta_info, rows, out, args.stem)
+    if not all(np.isfinite(r["wall_s"]) and r["jobs"] > 0 for r in rows):
+        raise SystemExit("tune_split.py: a run finished no job")
+
+
+def report(meta_info: dict, rows: list[dict], out: Path, stem: str) -> None:
+    m = meta_info
+    lines = [*header(f"Where a tune run's time goes ({m['task']}, {m['n_images']} images, {m['backbone']}, device "
+                     f"{m['device']})", m),
+             f"Task-aware Hyperband, budgets 1-{m['max_budget']} epochs, eta 3, {m['iterations']} iterations, worker "
+             f"processes; {m['cpu_count']} CPUs, load average at the end {load_text(m)} (shared machine). On the "
+             f"CPU, tune gives each worker process cpu_count / workers torch threads ({m['cpu_count']} with one "
+             "worker, 1 each with two): on a loaded 2-core machine two threads per process contend with the other "
+             "processes, which is what the one-worker run's training time shows. Seconds of the run's wall time: "
+             "job timings summed over jobs and divided by the workers; coordination = wall - jobs' wall / workers "
+             "(start-up of nameserver and workers, scheduling, Pyro, idle workers).", "",
              "| workers | wall (s) | jobs | " + " | ".join(PARTS) + " |",
              "|---:|---:|---:|" + "---:|" * len(PARTS)]
     for r in rows:
         lines.append(f"| {r['workers']} | {r['wall_s']:.1f} | {r['jobs']} | "
                      + " | ".join(f"{r['parts_s'][p]:.1f} s ({100 * r['shares'][p]:.0f}%)" for p in PARTS) + " |")
-    (out / f"{args.stem}.md").write_text("\n".join(lines) + "\n")
-    plot(rows, out / f"{args.stem}.png", f"tune on {args.task}: where the wall time goes")
-    print(f"wrote {out / args.stem}.md, .json and .png")
-    if not all(np.isfinite(r["wall_s"]) and r["jobs"] > 0 for r in rows):
-        raise SystemExit("tune_split.py: a run finished no job")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    plot(rows, out / f"{stem}.png", f"tune on {m['task']}: where the wall time goes")
+    print(f"wrote {out / stem}.md, .json and .png")
 
 
 if __name__ == "__main__":
