@@ -86,6 +86,8 @@ class _Feeder:
         self.num_workers = num_workers
         self.labels = torch.as_tensor(task.labels[self.indices], dtype=torch.long).to(device)
         self.images: torch.Tensor | None = None
+        self._loader: torch.utils.data.DataLoader | None = None
+        self._epoch_batches: list[list[int]] = []
         if task.in_memory:
             imgs = task.images(self.indices)
             if device.type == "cuda":
@@ -104,15 +106,32 @@ class _Feeder:
                 yield self.images[idx], self.labels[idx]
             return
         chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        loader = torch.utils.data.DataLoader(
-            self.task.torch_dataset(self.indices),
-            batch_sampler=[c.tolist() for c in chunks],
-            num_workers=self.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
-        )
-        for x, y in loader:
+        # one DataLoader per feeder, its worker processes kept from epoch to epoch (not started anew for
+        # every epoch and every evaluation); its batch sampler reads this epoch's batches
+        self._epoch_batches[:] = [c.tolist() for c in chunks]
+        if self._loader is None:
+            self._loader = torch.utils.data.DataLoader(
+                self.task.torch_dataset(self.indices),
+                batch_sampler=_EpochBatches(self._epoch_batches),
+                num_workers=self.num_workers,
+                pin_memory=self.device.type == "cuda",
+                persistent_workers=self.num_workers > 0,
+            )
+        for x, y in self._loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+
+class _EpochBatches:
+    """A batch sampler over a list that its feeder refills each epoch (read in the main process)."""
+
+    def __init__(self, batches: list[list[int]]) -> None:
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(list(self.batches))
+
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
 # --------------------------------------------------------------------------- the engine
