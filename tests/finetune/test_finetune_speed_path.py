@@ -173,3 +173,22 @@ def test_gpu_streaming_task_matches_in_memory(image_folder):
     a = fine_tune(mem, FAST, budget=2, seed=0, device="cuda", precision="fp32", **TINY)
     b = fine_tune(stream, FAST, budget=2, seed=0, device="cuda", precision="fp32", num_workers=2, **TINY)
     assert np.allclose(np.array(curve_values(a)), np.array(curve_values(b)), rtol=1e-3, atol=1e-4)
+
+
+def test_streaming_with_loader_workers_gives_the_same_curve_and_keeps_its_workers(image_folder, monkeypatch):
+    from hyperstar.data import Task
+
+    made = []
+    original = torch.utils.data.DataLoader.__init__
+
+    def counting(self, *a, **k):
+        made.append(k.get("persistent_workers"))
+        original(self, *a, **k)
+
+    mem = Task.from_folder(image_folder, resolution=16)
+    stream = Task.from_folder(image_folder, resolution=16, max_in_memory=0)
+    a = fine_tune(mem, FAST, budget=3, seed=0, **TINY)
+    monkeypatch.setattr(torch.utils.data.DataLoader, "__init__", counting)
+    b = fine_tune(stream, FAST, budget=3, seed=0, num_workers=1, **TINY)
+    assert np.allclose(np.array(curve_values(a)), np.array(curve_values(b)), rtol=1e-5, atol=1e-6)
+    assert made == [True, True, True]  # train, validation, test: one loader each for all 3 epochs
