@@ -52,7 +52,8 @@ from hyperstar.meta.dataset import (
     repair_results,
     write_manifest,
 )
-from hyperstar.space import DEFAULT_CONFIG, config_key, sample_configurations, validate_configuration
+from hyperstar.meta.validate import manifest_space_version
+from hyperstar.space import DEFAULT_CONFIG, SPACE_VERSION, config_key, sample_configurations, validate_configuration
 
 __all__ = ["build_meta_dataset", "design_configurations", "VAL_FRACTION", "TEST_FRACTION"]
 
@@ -177,6 +178,12 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
     existing = None
     if (out / MANIFEST).is_file():
         existing = load_meta_dataset(out).manifest
+        if existing.get("format_version") != FORMAT_VERSION:
+            raise InvalidInputError(
+                f"'{out}' holds a meta-dataset of format version {existing.get('format_version')} (search space "
+                f"version {manifest_space_version(existing)}); this builder writes version {FORMAT_VERSION}. It loads "
+                "as it is; build the new version in another --out folder."
+            )
         problems = []
         for key, value in (("max_budget", max_budget), ("backbone", backbone), ("weights_digest", digest),
                            ("resolution", resolution), ("split_seed", split_seed)):
@@ -204,6 +211,7 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
             tasks.append(t)
     manifest = {
         "format_version": FORMAT_VERSION,
+        "space_version": SPACE_VERSION,
         "name": out.name,
         "created": (existing or {}).get("created") or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),

@@ -64,6 +64,7 @@ from hyperstar.meta.validate import (  # noqa: F401 (check_accuracies and RowPro
     check_manifest,
     manifest_space,
 )
+from hyperstar.space.default import SPACE_VERSIONS
 from hyperstar.space import config_key, default_configuration, default_space, encode, same_space, validate_configuration
 
 __all__ = [
@@ -257,7 +258,8 @@ class MetaDataset:
     @property
     def own_space(self) -> bool:
         """Whether the configurations belong to a space other than hyperstar's default one."""
-        return self.manifest.get("space") is not None and not same_space(self.space, default_space())
+        return self.manifest.get("space") is not None and not any(
+            same_space(self.space, default_space(version=v)) for v in SPACE_VERSIONS)
 
     @property
     def default_index(self) -> int | None:
