@@ -389,7 +389,7 @@ def fine_tune(
     if wise_ft and not diverged and curve:
         wise = _wise_ft(model, init_body, task, split, curve[-1].val_acc, test_acc, val, dev, amp, num_workers,
                         eval_test)
-    exported = None
+    exported, alpha = None, 1.0
     if export_path is not None and not diverged:
         alpha = export_alpha if export_alpha != "best" else ((wise or {}).get("best_alpha") or 1.0)
         exported = str(wiseft.export_model(export_path, model, init_body, float(alpha), {
@@ -430,7 +430,7 @@ def fine_tune(
         diverged_epoch=diverged_epoch,
         threads=torch.get_num_threads() if len(threads_seen) == 1 else max(threads_seen),
         extra={**({"threads_seen": sorted(threads_seen)} if len(threads_seen) > 1 else {}),
-               **({"exported": exported} if exported else {})},
+               **({"exported": exported, "exported_alpha": float(alpha)} if exported else {})},
         wise_ft=wise,
         shifted_acc=None if wise is None else wise["shifted"][-1],
     )

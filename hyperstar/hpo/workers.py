@@ -231,6 +231,9 @@ class FineTuneWorker(HyperstarWorker):
             "worker": self._where,
             "error": None,
             "checkpoint_error": error,
+            "shifted_acc": result.shifted_acc,
+            "wise_ft": None if result.wise_ft is None else {k: result.wise_ft[k] for k in (
+                "alphas", "val", "test", "shifted", "best_alpha", "body_changed", "seconds") if k in result.wise_ft},
         }
         self._log(run_dir, {"event": "end", "config_id": list(config_id), "budget": budget, "epochs": epochs,
                             "resumed_from_epoch": info["resumed_from_epoch"], "val_acc": val_acc,

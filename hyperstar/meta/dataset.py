@@ -82,6 +82,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_NAME = "default"
+#: the splits of :attr:`MetaDataset.wise_ft`
+WISE_SPLITS = ("val", "test", "shifted")
 
 
 # --------------------------------------------------------------------------- low-level I/O
@@ -308,6 +310,32 @@ class MetaDataset:
         """Whether tasks can be rebuilt as images (recipes), not just described by descriptors."""
         return all(r is not None for r in self.recipes)
 
+    @property
+    def wise_ft(self) -> np.ndarray:
+        """``[task, configuration, alpha, split]`` WiSE-FT accuracy at the maximum budget, the mean over the
+        cell's seeds, for the alphas :data:`WISE_ALPHAS` and the splits :data:`WISE_SPLITS` (val, test, shifted);
+        NaN where a row has none (every row of a format-1 meta-dataset, and diverged runs)."""
+        from hyperstar.finetune.wiseft import WISE_ALPHAS
+
+        T, C, A = self.n_tasks, self.n_configs, len(WISE_ALPHAS)
+        total, count = np.zeros((T, C, A, len(WISE_SPLITS))), np.zeros((T, C, A, len(WISE_SPLITS)))
+        tasks = {n: i for i, n in enumerate(self.task_names)}
+        ids = {c["id"]: i for i, c in enumerate(self.manifest.get("configs", []))}
+        for rec in self.records:
+            wise, t, c = rec.get("wise_ft"), tasks.get(rec.get("task")), ids.get(rec.get("config_id"))
+            if not wise or t is None or c is None:
+                continue
+            for j, alpha in enumerate(wise["alphas"]):
+                if float(alpha) not in WISE_ALPHAS:
+                    continue
+                a = WISE_ALPHAS.index(float(alpha))
+                for k, split in enumerate(WISE_SPLITS):
+                    v = wise[split][j]
+                    if v is not None:
+                        total[t, c, a, k] += v
+                        count[t, c, a, k] += 1
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
     def config_vectors(self) -> np.ndarray:
         """The configurations encoded over :attr:`space` (:func:`~hyperstar.space.encode`)."""
         return encode(self.configs, self.space)
@@ -339,6 +367,7 @@ class MetaDataset:
             seed_curves=np.asarray(self.seed_curves)[:, idx],
             seed_test_acc=np.asarray(self.seed_test_acc)[:, idx],
             seeds=np.asarray(self.seeds)[:, idx],
+            records=self.records,  # rows name their task: wise_ft picks those of the subset's tasks
         )
         sub._space = self._space
         return sub

@@ -118,6 +118,15 @@ def check_accuracies(values: Any, problems: RowProblems, row: int, key: str = "v
     return [float(v) for v in values]
 
 
+def _wise_ok(wise: Any) -> bool:
+    if not isinstance(wise, dict) or not isinstance(wise.get("alphas"), list) or not wise["alphas"]:
+        return False
+    n = len(wise["alphas"])
+    return all(_is_fraction(a) for a in wise["alphas"]) and all(
+        isinstance(wise.get(k), list) and len(wise[k]) == n and all(v is None or _is_fraction(v) for v in wise[k])
+        for k in ("val", "test", "shifted"))
+
+
 def _check_losses(values: Any) -> bool:
     return values is None or (isinstance(values, list) and all(v is None or _is_number(v) for v in values))
 
@@ -150,6 +159,12 @@ def _check_record(rec: Any, row: int, task_ids: Mapping[str, int], config_ids: M
         problems.add("'diverged' must be true or false", row, rec.get("diverged"))
     if rec.get("diverged_epoch") is not None and not _is_count(rec.get("diverged_epoch")):
         problems.add("'diverged_epoch' must be an int >= 0 or null", row, rec.get("diverged_epoch"))
+    if rec.get("shifted_acc") is not None and not _is_fraction(rec["shifted_acc"]):
+        problems.add("'shifted_acc' must be a finite fraction in [0, 1] or null", row, rec["shifted_acc"])
+    wise = rec.get("wise_ft")
+    if wise is not None and not _wise_ok(wise):
+        problems.add("'wise_ft' must be null or an object with 'alphas' (fractions) and, for 'val', 'test' and "
+                     "'shifted', one accuracy (a fraction or null) per alpha", row, wise)
     for key in ("wall_time", "samples_per_s"):
         v = rec.get(key)
         if v is not None and not (_is_number(v) and v >= 0):
