@@ -294,7 +294,7 @@ def build_meta_dataset(
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"The meta-dataset folder '{out}' is a file. Give a folder (new or an earlier build).")
     recipes = list(recipes) if recipes is not None else default_suite()
-    from hyperstar.space import SPACE_VERSIONS, default_space
+    from hyperstar.space.default import SPACE_VERSIONS, default_space
 
     check_choice(space_version, "space_version", where, SPACE_VERSIONS)
     space = default_space(version=space_version)
