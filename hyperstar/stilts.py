@@ -4,7 +4,8 @@ an intermediate labelled task, then on the target, starting from the body the fi
 The intermediate task is one of the meta-data's known tasks, rebuilt from its recipe
 (:func:`hyperstar.suite.make_task`) at the target's resolution: by default the one the recommender finds
 most similar to the target (:meth:`~hyperstar.ranking.Recommender.similar_tasks`; the shipped recommender and
-meta-data unless given), or one named by the caller.
+meta-data unless given) among those whose stage costs at most a third of the horizon (:data:`AUTO_COST_SHARE`),
+or one named by the caller.
 
 **Budget.** ``budget`` counts both stages in target epochs: the intermediate stage's cost is the images it
 trains on, in epochs of the target's training split, rounded up (``cost_epochs``), and the target stage trains
@@ -35,21 +36,32 @@ from typing import Any
 from hyperstar._internal.validation import check_int
 from hyperstar.exceptions import InvalidInputError
 
-__all__ = ["choose_intermediate", "fine_tune_stilts"]
+__all__ = ["choose_intermediate", "fine_tune_stilts", "AUTO_COST_SHARE"]
+
+#: ``intermediate="auto"`` only considers known tasks whose stage costs at most this share of the horizon
+AUTO_COST_SHARE = 1 / 3
+#: the share of a known task's images its training split holds (the meta-data's 20% / 20% split)
+AUTO_TRAIN_SHARE = 0.6
 
 
-def choose_intermediate(task, recommender=None, meta=None, exclude: Sequence[str] = ()) -> tuple[dict[str, Any], float]:
+def choose_intermediate(task, recommender=None, meta=None, exclude: Sequence[str] = (),
+                        max_images: float | None = None) -> tuple[dict[str, Any], float]:
     """``(recipe, similarity)`` of the known task the recommender finds most similar to ``task`` among those of
-    ``meta`` with a recipe, leaving out the names in ``exclude`` (e.g. the target itself when it is known)."""
+    ``meta`` with a recipe, leaving out the names in ``exclude`` (e.g. the target itself when it is known) and,
+    with ``max_images``, tasks with more images than that (their ``n_images`` descriptor)."""
     from hyperstar.meta import load_meta_dataset
     from hyperstar.ranking import Recommender
 
     recommender = recommender if recommender is not None else Recommender.default()
     meta = meta if meta is not None else load_meta_dataset()
-    recipes = {n: r for n, r in zip(meta.task_names, meta.recipes) if r is not None and n not in set(exclude)}
+    sizes = dict(zip(meta.task_names, meta.descriptors[:, meta.descriptor_names.index("n_images")]
+                     if "n_images" in meta.descriptor_names else [0] * meta.n_tasks))
+    recipes = {n: r for n, r in zip(meta.task_names, meta.recipes) if r is not None and n not in set(exclude)
+               and (max_images is None or sizes[n] <= max_images)}
     if not recipes:
         raise InvalidInputError("No known task with a recipe to fine-tune on first: the meta-data has only imported "
-                                "tasks (or all are excluded). Name an intermediate recipe instead.")
+                                "tasks, or all are excluded or too large for the budget. Name an intermediate task, "
+                                "or raise max_budget.")
     for name, sim in recommender.similar_tasks(task, k=len(recommender.task_names_)):
         if name in recipes:
             return dict(recipes[name]), float(sim)
@@ -57,14 +69,14 @@ def choose_intermediate(task, recommender=None, meta=None, exclude: Sequence[str
                             "meta-data it was fitted on, or name the intermediate task.")
 
 
-def _intermediate_task(intermediate, task, recommender, meta, exclude):
+def _intermediate_task(intermediate, task, recommender, meta, exclude, max_images=None):
     from hyperstar.data import Task
     from hyperstar.suite import make_task
 
     if isinstance(intermediate, Task):
         return intermediate, intermediate.name, None
     if intermediate == "auto":
-        recipe, sim = choose_intermediate(task, recommender, meta, exclude)
+        recipe, sim = choose_intermediate(task, recommender, meta, exclude, max_images)
     elif isinstance(intermediate, str):
         from hyperstar.meta import load_meta_dataset
 
@@ -99,12 +111,15 @@ def fine_tune_stilts(task, config: Mapping[str, Any] | None = None, budget: int 
     budget = check_int(budget, "budget", where, 1)
     max_budget = budget if max_budget is None else check_int(max_budget, "max_budget", where, 1)
     intermediate_epochs = check_int(intermediate_epochs, "intermediate_epochs", where, 1, 10_000)
-    first_task, name, sim = _intermediate_task(intermediate, task, recommender, meta, exclude)
+    n_target = len(kwargs["split"].train) if kwargs.get("split") is not None else len(task.split(seed=kwargs.get(
+        "split_seed", 0)).train)
+    # "auto" picks among the known tasks whose stage fits in a third of the horizon (never of the budget, so
+    # that every budget of one horizon picks the same task): all its images, of which about 60% train
+    max_images = max_budget * AUTO_COST_SHARE * n_target / intermediate_epochs / AUTO_TRAIN_SHARE
+    first_task, name, sim = _intermediate_task(intermediate, task, recommender, meta, exclude, max_images)
     if first_task.channels != task.channels:
         raise InvalidInputError(f"The intermediate task {name!r} has {first_task.channels} channel(s), the target "
                                 f"{task.channels}: load the target with 3 channels (--channels 3).")
-    n_target = len(kwargs["split"].train) if kwargs.get("split") is not None else len(task.split(seed=kwargs.get(
-        "split_seed", 0)).train)
     first_split = first_task.split(seed=0)
     cost = math.ceil(intermediate_epochs * len(first_split.train) / max(n_target, 1) - 1e-9)
     if budget - cost < 1 or max_budget - cost < 1:
