@@ -46,10 +46,15 @@ from hyperstar.meta.dataset import append_record, load_meta_dataset, read_record
 
 RESULTS = Path(__file__).parent / "results"
 ROWS = "techniques_rows.jsonl"
+#: the command of the rows written before rows named theirs (the first run, all tasks, whose STILTs rows were
+#: removed when STILTs' "auto" learnt to leave out intermediate tasks too large for the horizon, and the
+#: per-family run that followed)
+LEGACY = "python benchmarks/techniques.py --seeds 1 [--tasks per-family] (before rows recorded their command)"
 VARIANTS = ("plain", "layer_decay", "gradual", "stlr", "stilts")
 TECHNIQUES = {"layer_decay": {"layer_lr_decay": 0.5}, "gradual": {"unfreeze": "gradual"},
               "stlr": {"lr_schedule": "slanted_triangular"}}
 STILTS_EPOCHS = 2
+COMMAND = "python benchmarks/techniques.py " + " ".join(sys.argv[1:])
 #: differences smaller than this (accuracy points) count as ties
 TIE = 0.5
 
@@ -91,7 +96,8 @@ def run_cell(meta, t: int, base_name: str, base: dict, variant: str, seed: int, 
                              recommender=recommender, meta=meta, exclude=[meta.task_names[t]], **kwargs)
     else:
         r = fine_tune(task, config, **kwargs)
-    return {"task": meta.task_names[t], "family": meta.families[t], "base": base_name, "variant": variant,
+    return {"command": COMMAND, "task": meta.task_names[t], "family": meta.families[t], "base": base_name,
+            "variant": variant,
             "seed": seed, "config": config, "val_acc": r.val_acc, "test_acc": r.test_acc,
             "shifted_acc": r.shifted_acc, "diverged": r.diverged, "wise_ft": r.wise_ft,
             "wall_time": time.perf_counter() - t0, "stilts": r.extra.get("stilts")}
@@ -128,8 +134,8 @@ def run(args) -> None:
         except InvalidInputError as exc:  # STILTs: no known task small enough for a third of the horizon
             row, skipped = None, str(exc)
         append_record(rows_path, row if row is not None else {
-            "task": meta.task_names[t], "family": meta.families[t], "base": b, "variant": v, "seed": s,
-            "skipped": skipped})
+            "command": COMMAND, "task": meta.task_names[t], "family": meta.families[t], "base": b, "variant": v,
+            "seed": s, "skipped": skipped})
 
 
 # --------------------------------------------------------------------------- report
@@ -139,18 +145,28 @@ def _stats(deltas: list[float]) -> dict:
     d = np.asarray(deltas, dtype=float)
     if not d.size:
         return {"n": 0}
-    return {"n": int(d.size), "mean": float(d.mean()), "median": float(np.median(d)),
-            "wins": int((d > TIE).sum()), "ties": int((np.abs(d) <= TIE).sum()), "losses": int((d < -TIE).sum())}
+    out = {"n": int(d.size), "mean": float(d.mean()), "median": float(np.median(d)),
+           "wins": int((d > TIE).sum()), "ties": int((np.abs(d) <= TIE).sum()), "losses": int((d < -TIE).sum())}
+    if (d != 0).sum() >= 6:  # Wilcoxon signed-rank, two-sided, zero differences dropped
+        from scipy.stats import wilcoxon
+
+        out["wilcoxon_p"] = float(wilcoxon(d[d != 0]).pvalue)
+    return out
 
 
 def report(args) -> dict:
-    rows = [r for r in read_records(RESULTS / ROWS) if not r.get("skipped")]
+    every = read_records(RESULTS / ROWS)
+    rows = [r for r in every if not r.get("skipped")]
+    skipped = defaultdict(int)
+    for r in every:
+        if r.get("skipped"):
+            skipped[f"{r['variant']}: {r['skipped'].split(':')[0].split(' (')[0]}"] += 1
     if not rows:
         raise SystemExit(f"No rows in {RESULTS / ROWS}: run the benchmark first.")
     by = {(r["task"], r["base"], r["variant"], r["seed"]): r for r in rows}
     families = sorted({r["family"] for r in rows})
-    out: dict = {"command": "python benchmarks/techniques.py " + " ".join(a for a in sys.argv[1:]),
-                 "n_rows": len(rows), "tasks": sorted({r["task"] for r in rows}),
+    out: dict = {"command": COMMAND, "row_commands": sorted({r.get("command") or LEGACY for r in every}),
+                 "skipped": dict(skipped), "n_rows": len(rows), "tasks": sorted({r["task"] for r in rows}),
                  "seeds": sorted({r["seed"] for r in rows}), "tie_points": TIE, "families": families}
     # techniques against plain, test accuracy in points (and shifted)
     tech: dict = {}
@@ -199,22 +215,25 @@ def report(args) -> dict:
     return out
 
 
-def _cell(s: dict) -> str:
+def _cell(s: dict, p: bool = False) -> str:
     if not s.get("n"):
         return "n/a"
-    return f"{s['mean']:+.2f} ({s['wins']}/{s['ties']}/{s['losses']})"
+    text = f"{s['mean']:+.2f} ({s['wins']}/{s['ties']}/{s['losses']})"
+    return text + (f", p={s['wilcoxon_p']:.2g}" if p and "wilcoxon_p" in s else "")
 
 
 def _markdown(out: dict, families: list[str]) -> None:
     lines = [
         "# Fine-tuning techniques against the same configuration without them",
         "",
-        f"Command: `{out['command']}` (the table alone: `--report-only`)  ",
+        "Report: `python benchmarks/techniques.py --report-only`; rows made by "
+        + "; ".join(f"`{c}`" for c in out["row_commands"]) + " (resumable: each skips the rows already there).  ",
         f"{out['n_rows']} fine-tunes: {len(out['tasks'])} shipped tasks ({len(families)} families) x 2 base "
         f"configurations (`default`, `portfolio`: the leave-one-task-out average-rank top) x {len(VARIANTS)} variants x "
         f"seeds {out['seeds']}; smallcnn from its shipped source weights, 32 px, 9 epochs (the shipped horizon), "
         "the meta-data's split, CPU, 1 thread. Cells: mean difference in accuracy points over (task, base, seed) "
-        f"pairs, and wins/ties/losses (a tie is within {out['tie_points']} points). Test = in distribution; "
+        f"pairs, and wins/ties/losses (a tie is within {out['tie_points']} points); in the `all` column the two-sided "
+        "Wilcoxon signed-rank p. Test = in distribution; "
         "shifted = the test images under the fixed corruption (noise, blur, contrast, colour).",
         "",
         "## Techniques vs plain (test accuracy, points)",
@@ -225,18 +244,20 @@ def _markdown(out: dict, families: list[str]) -> None:
     for v in VARIANTS[1:]:
         for split, label in (("test_acc", "test"), ("shifted_acc", "shifted")):
             s = out["techniques_vs_plain"][f"{v}|{split}"]
-            lines.append(f"| {v} ({label}) | {_cell(s['all'])} | " + " | ".join(_cell(s[f]) for f in families) + " |")
+            lines.append(f"| {v} ({label}) | {_cell(s['all'], True)} | " + " | ".join(_cell(s[f]) for f in families) + " |")
     lines += ["", "## WiSE-FT: alpha chosen on validation vs alpha = 1 (every run)", "",
               "| split | all | " + " | ".join(families) + " |", "|---|---:|" + "---:|" * len(families)]
     for split in ("test", "shifted"):
         s = out["wise_ft_best_vs_alpha1"][split]
-        lines.append(f"| {split} | {_cell(s['all'])} | " + " | ".join(_cell(s[f]) for f in families) + " |")
+        lines.append(f"| {split} | {_cell(s['all'], True)} | " + " | ".join(_cell(s[f]) for f in families) + " |")
     share = out["wise_ft_cost_share"]
     lines += ["", f"Alphas chosen (count of runs): {out['wise_ft_alpha_chosen']}.  ",
               f"WiSE-FT's cost: {100 * share:.1f}% of the runs' wall time (4 interpolations x 3 splits + the shifted "
               "split at alpha 1, skipped where the body did not move)." if share is not None else "",
               f"STILTs intermediates chosen: {', '.join(out['stilts_intermediates'])}; mean cost "
-              f"{out['stilts_cost_epochs_mean']} of 9 epochs." if out["stilts_intermediates"] else "",
+              f"{out['stilts_cost_epochs_mean']:.2f} of 9 epochs." if out["stilts_intermediates"] else "",
+              "Skipped cells (not in the tables): " + (", ".join(f"{k} ({n})" for k, n in out["skipped"].items())
+                                                        or "none") + ".",
               "", "Plot: `techniques.png` (left: mean difference per technique and family; right: WiSE-FT accuracy "
               "against alpha, mean over runs).", ""]
     (RESULTS / "techniques.md").write_text("\n".join(lines) + "\n")
