@@ -281,14 +281,15 @@ def _plot(out: dict, families: list[str]) -> None:
     ax1.set_xticks(x + 0.4 - width / 2, families, rotation=30, ha="right")
     ax1.set_ylabel("test accuracy vs plain / alpha 1 (points)")
     ax1.legend(fontsize=8)
-    for f in families:
+    for i, f in enumerate(families):
         for split, style in (("test", "-"), ("shifted", "--")):
             d = out["wise_ft_mean_by_alpha"].get(f"{f}|{split}")
             if d:
-                ax2.plot([float(a) for a in d], list(d.values()), style, label=f"{f} {split}")
+                ax2.plot([float(a) for a in d], list(d.values()), style, color=f"C{i % 10}", label=f"{f} {split}")
     ax2.set_xlabel("WiSE-FT alpha (0: pre-trained body, 1: fine-tuned)")
     ax2.set_ylabel("accuracy")
-    ax2.legend(fontsize=6, ncol=2)
+    ax2.set_title("solid: test, dashed: shifted", fontsize=9)
+    ax2.legend(fontsize=6, ncol=2, loc="lower right")
     fig.tight_layout()
     fig.savefig(RESULTS / "techniques.png", dpi=110)
 
