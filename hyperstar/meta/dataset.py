@@ -9,7 +9,12 @@ On-disk format (a folder; text only, append-friendly)::
     results.jsonl    one JSON object per line and per finished cell (task, configuration, seed):
                      {"task", "config_id", "seed", "val_acc": [...per epoch], "val_loss", "train_loss",
                       "test_acc", "diverged", "diverged_epoch", "wall_time", "samples_per_s",
-                      "code_version", "machine", "finished_at"}
+                      "code_version", "machine", "finished_at"}; format 2 adds "shifted_acc" and "wise_ft"
+                     (WiSE-FT accuracy per alpha on val, test and shifted: :attr:`MetaDataset.wise_ft`)
+
+Format 1 (the shipped meta-data) still loads: without "space" its manifest means the default space of version 1
+(before the fine-tuning techniques; each configuration fine-tunes as one with them off), and its rows have no
+WiSE-FT numbers (NaN in :attr:`MetaDataset.wise_ft`).
 
 A cell is only ever appended as one complete line (written with a single ``write`` and fsync'd);
 a line cut short by a kill is ignored on load and removed before the builder appends again, so a
