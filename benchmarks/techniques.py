@@ -25,6 +25,8 @@ In-sample note: the shipped recommender that picks STILTs' intermediate task was
 the target included (its similarity is therefore in-sample; the target itself is excluded as intermediate).
 The technique settings (0.5, 2 epochs) are the papers' defaults, not tuned here.
 
+``--wise-cost`` measures WiSE-FT's share of a run's wall time at budgets 1, 3 and 9 (one task per family).
+
 Rows go to ``benchmarks/results/techniques_rows.jsonl`` as they finish (a re-run skips finished ones; kill it
 any time); ``--report-only`` rebuilds ``techniques.md`` / ``.json`` / ``.png`` from the rows.
 """
@@ -260,6 +262,12 @@ def _markdown(out: dict, families: list[str]) -> None:
                                                         or "none") + ".",
               "", "Plot: `techniques.png` (left: mean difference per technique and family; right: WiSE-FT accuracy "
               "against alpha, mean over runs).", ""]
+    cost = RESULTS / "techniques_wise_cost.json"
+    if cost.is_file():
+        c = json.loads(cost.read_text())
+        lines.insert(-3, "By budget (`" + c["command"] + "`, `techniques_wise_cost.json`, default configuration, "
+                     f"{len(c['tasks'])} tasks): WiSE-FT's share of the wall time is "
+                     + ", ".join(f"{100 * v:.0f}% at {b} epoch(s)" for b, v in c["share_of_wall_time"].items()) + ".")
     (RESULTS / "techniques.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -294,14 +302,43 @@ def _plot(out: dict, families: list[str]) -> None:
     fig.savefig(RESULTS / "techniques.png", dpi=110)
 
 
+def wise_cost(args) -> None:
+    """WiSE-FT's share of a run's wall time at budgets 1, 3 and 9 (a Hyperband job at the smallest budget pays the
+    same evaluation for less training), the default configuration, one task per family."""
+    import torch
+
+    from hyperstar.finetune import fine_tune
+    from hyperstar.suite import make_task
+
+    torch.set_num_threads(args.threads)
+    meta = load_meta_dataset()
+    tasks = sorted({meta.families[t]: t for t in reversed(range(meta.n_tasks))}.values())
+    config = dict(meta.configs[meta.default_index])
+    share: dict = defaultdict(lambda: [0.0, 0.0])
+    for t in tasks:
+        task = make_task(meta.recipes[t], resolution=int(meta.manifest["resolution"]))
+        for budget in (1, 3, 9):
+            r = fine_tune(task, config, budget=budget, max_budget=meta.max_budget, seed=0, device="cpu")
+            share[budget][0] += r.wise_ft["seconds"]
+            share[budget][1] += r.wall_time
+    out = {"command": COMMAND, "tasks": [meta.task_names[t] for t in tasks],
+           "share_of_wall_time": {str(b): s / w for b, (s, w) in share.items()}}
+    (RESULTS / "techniques_wise_cost.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps(out, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", choices=("all", "per-family"), default="all")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--wise-cost", action="store_true",
+                        help="only measure WiSE-FT's share of the wall time at budgets 1, 3, 9 (techniques_wise_cost.json)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.wise_cost:
+        return wise_cost(args)
     if not args.report_only:
         run(args)
     report(args)
