@@ -38,7 +38,8 @@ PARTS = ("training", "evaluation", "checkpoints", "job set-up", "coordination")
 def split_run(run_dir: Path, wall: float, workers: int) -> dict:
     """The run's wall time split into PARTS (seconds of run time: job sums divided by the workers)."""
     _, results = read_log(run_dir)
-    sums = {"train": 0.0, "eval": 0.0, "test": 0.0, "checkpoint_load": 0.0, "checkpoint_save": 0.0, "setup": 0.0}
+    sums = {"train": 0.0, "eval": 0.0, "test": 0.0, "wise_ft": 0.0, "checkpoint_load": 0.0, "checkpoint_save": 0.0,
+            "setup": 0.0}
     job_wall, jobs = 0.0, 0
     for _, _, _, result, _ in results:
         info = (result or {}).get("info") or {}
@@ -50,7 +51,7 @@ def split_run(run_dir: Path, wall: float, workers: int) -> dict:
         for k in sums:
             sums[k] += float(t.get(k, 0.0))
     w = max(workers, 1)
-    parts = {"training": sums["train"] / w, "evaluation": (sums["eval"] + sums["test"]) / w,
+    parts = {"training": sums["train"] / w, "evaluation": (sums["eval"] + sums["test"] + sums["wise_ft"]) / w,
              "checkpoints": (sums["checkpoint_load"] + sums["checkpoint_save"]) / w}
     parts["job set-up"] = (job_wall - sum(sums.values())) / w + sums["setup"] / w
     parts["coordination"] = wall - job_wall / w

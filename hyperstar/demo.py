@@ -146,12 +146,9 @@ def _context(report: DemoReport, meta, ti: int, keys: list[str]) -> None:
     """The meta-data's accuracies of the common-practice default and of the best stored configuration."""
     import numpy as np
 
-    from hyperstar.space import config_key, default_configuration
-
     final = meta.final_acc[ti]
-    default_key = config_key(default_configuration())
-    if default_key in keys:
-        j = keys.index(default_key)
+    j = meta.default_index  # the default of the meta-data's own space version
+    if j is not None:
         report.context["default"] = {"val_acc": float(final[j]), "test_acc": float(meta.test_acc[ti, j])}
         report.default_config = dict(meta.configs[j])
     if report.n_stored:

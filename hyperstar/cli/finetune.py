@@ -28,6 +28,16 @@ def add_finetune(sub) -> None:
                    help="horizon of the learning-rate schedule in epochs (default: --epochs)")
     p.add_argument("--checkpoint", help="save the final state here (to resume to a larger budget)")
     p.add_argument("--resume", help="continue from a checkpoint written by --checkpoint")
+    p.add_argument("--export", metavar="MODEL_PT",
+                   help="write the fine-tuned model here at the WiSE-FT alpha of --export-alpha (load it with "
+                        "hyperstar.finetune.load_model)")
+    p.add_argument("--export-alpha", default="best",
+                   help="WiSE-FT alpha of the exported model: 'best' (default: the best on validation) or a number "
+                        "in [0, 1] (1: the fine-tuned model as trained)")
+    p.add_argument("--stilts", metavar="TASK", default=None,
+                   help="fine-tune first on a known task of the meta-data (STILTs): 'auto' (the recommender's most "
+                        "similar known task) or a task name; its cost counts in --epochs")
+    p.add_argument("--stilts-epochs", type=int, default=2, help="epochs of the intermediate stage (default 2)")
     p.set_defaults(func=cmd_finetune)
 
 
@@ -48,6 +58,22 @@ def format_curve(result) -> str:
         f"test_acc={test}  diverged={result.diverged}  wall_time={result.wall_time:.1f}s  "
         f"throughput={result.samples_per_s:.0f} samples/s  device={result.device}"
     )
+    wise = getattr(result, "wise_ft", None)
+    if wise:
+        def cell(v):
+            return "    n/a" if v is None else f"{v:>7.3f}"
+
+        lines.append("WiSE-FT (body interpolated, fine-tuned head):  alpha " + " ".join(f"{a:>7g}" for a in wise["alphas"]))
+        for split in ("val", "test", "shifted"):
+            lines.append(f"{split + '_acc':>52} " + " ".join(cell(v) for v in wise[split]))
+        lines.append(f"best alpha on validation: {wise.get('best_alpha')}"
+                     + ("" if wise.get("body_changed", True) else " (the body did not change: alpha is moot)"))
+    stilts = result.extra.get("stilts") if isinstance(result.extra, dict) else None
+    if stilts:
+        lines.append(f"STILTs: {stilts['intermediate_epochs']} epoch(s) on {stilts['intermediate']!r} first (cost "
+                     f"{stilts['cost_epochs']} of {stilts['budget']} epochs of budget), then {stilts['target_epochs']}")
+    if isinstance(result.extra, dict) and result.extra.get("exported"):
+        lines.append(f"exported: {result.extra['exported']} (WiSE-FT alpha {result.extra['exported_alpha']:g})")
     return "\n".join(lines)
 
 
@@ -59,10 +85,25 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from hyperstar.space import config_from_json, default_configuration
 
     # An empty --config is a mistake, not "the defaults" (config_from_json says so).
+    from hyperstar.finetune.wiseft import check_alpha
+
     config = config_from_json(args.config) if args.config is not None else default_configuration()
+    export_alpha = args.export_alpha if args.export_alpha == "best" else _alpha(args.export_alpha)
+    check_alpha(export_alpha, "--export-alpha")
     task = load_task(args.path, args.resolution, args.channels)
+    run = fine_tune
+    extra: dict[str, Any] = {}
+    if args.stilts is not None:
+        from hyperstar.stilts import fine_tune_stilts
+
+        if args.resume:
+            from hyperstar.exceptions import InvalidInputError
+
+            raise InvalidInputError("--resume cannot be combined with --stilts; run the STILTs fine-tune again.")
+        run = fine_tune_stilts
+        extra = {"intermediate": args.stilts, "intermediate_epochs": args.stilts_epochs}
     try:
-        result = fine_tune(
+        result = run(
             task,
             config,
             budget=args.epochs,
@@ -72,8 +113,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             checkpoint_path=args.checkpoint,
-            resume_from=args.resume,
             progress=stderr_tty() and not args.json,
+            export_path=args.export,
+            export_alpha=export_alpha,
+            **({"resume_from": args.resume} if args.resume else {}),
+            **extra,
         )
     except DiskFullError as exc:
         if exc.result is None:
@@ -82,6 +126,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         raise
     _show(result, args.json)
     return 0
+
+
+def _alpha(text: str) -> float:
+    from hyperstar.exceptions import InvalidInputError
+
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInputError(f"--export-alpha must be 'best' or a number in [0, 1]. Got {text!r}.") from None
 
 
 def _show(result, as_json: bool) -> None:

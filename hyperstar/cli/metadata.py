@@ -32,6 +32,9 @@ def add_metadata(sub) -> None:
     b.add_argument("--noise-configs", type=int, default=8, help="configurations also run with a second seed")
     b.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process)")
     b.add_argument("--max-cells", type=int, default=None, help="stop after this many new cells (>= 0)")
+    b.add_argument("--space-version", type=int, choices=(1, 2), default=2,
+                   help="default search space the design is drawn from (default 2, with the fine-tuning techniques; "
+                        "1: the space of the shipped meta-data)")
     b.set_defaults(func=cmd_metadata_build)
 
     t = msub.add_parser("tasks", help="list the default task suite", parents=[json_flag()])
@@ -121,6 +124,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
         device=args.device,
         progress=stderr_tty(),
         max_cells=args.max_cells,
+        space_version=args.space_version,
     )
     info = meta.info()
     if args.json:

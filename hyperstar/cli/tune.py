@@ -206,6 +206,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     print(f"incumbent {tuple(result.incumbent_id)}: val_acc {result.val_acc:.3f}, test_acc {test} at "
           f"{result.budget:g} epochs ({result.n_jobs} jobs, {result.total_budget:g} epochs of budget)")
     print(json.dumps(result.incumbent, sort_keys=True))
+    wise = result.wise_ft_summary()
+    if wise:
+        print(wise + " (export it: hyperstar finetune DIR --config '<incumbent>' --epochs MAX --export model.pt)")
     print(f"run directory: {result.run_dir} (trajectory.png, configs.json, results.json)")
     return 0
 

@@ -52,7 +52,8 @@ from hyperstar.finetune.checkpoint import (
     save_checkpoint,
 )
 from hyperstar.finetune.result import EpochRecord, FineTuneResult
-from hyperstar.finetune.schedule import drops_last_image, lr_multiplier, steps_per_epoch
+from hyperstar.finetune.schedule import drops_last_image, lr_multiplier, steps_per_epoch, unfrozen_groups
+from hyperstar.finetune import wiseft
 from hyperstar.models.backbones import Backbone, create_backbone, state_dict_digest
 from hyperstar.space import validate_configuration
 
@@ -194,6 +195,17 @@ def _make_optimizer(
         groups = [{"params": body + head, "weight_decay": wd}]
         anchors = []
     groups = [g for g in groups if g["params"]]
+    decay = float(config.get("layer_lr_decay", 1.0))
+    if decay != 1.0:
+        # Discriminative rates (ULMFiT): layer group k from the head trains at lr * decay**k. Only here are
+        # the groups split, so that a run without the technique keeps its optimiser layout (and checkpoints).
+        wd_of = {id(p): (0.0 if l2sp_on and id(p) not in head_ids else wd) for p in trainable}
+        ids = set(wd_of)
+        groups = []
+        for k, layer in enumerate(model.layer_groups()):
+            for wd_k in sorted({wd_of[id(p)] for p in layer if id(p) in ids}, reverse=True):
+                params = [p for p in layer if id(p) in ids and wd_of[id(p)] == wd_k]
+                groups.append({"params": params, "weight_decay": wd_k, "lr_scale": decay**k})
     lr = float(config["lr"])
     if config.get("optimizer", "sgd") == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=lr, momentum=float(config.get("momentum", 0.0)))
@@ -243,6 +255,9 @@ def fine_tune(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     threads: int | None = None,
     precision: str = "auto",
+    wise_ft: bool = True,
+    export_path: str | Path | None = None,
+    export_alpha: float | str = "best",
 ) -> FineTuneResult:
     """Fine-tune ``backbone`` on ``task`` with ``config`` for ``budget`` epochs.
 
@@ -262,7 +277,15 @@ def fine_tune(
     elsewhere), ``"bf16"`` or ``"fp32"``.
 
     ``result.extra["timings"]`` splits ``wall_time`` into seconds of ``setup``, ``train``, ``eval``
-    (validation), ``test``, ``checkpoint_load`` and ``checkpoint_save``.
+    (validation), ``test``, ``wise_ft`` (its evaluations and the export), ``checkpoint_load`` and
+    ``checkpoint_save``.
+
+    At the end, ``wise_ft`` (default on) evaluates WiSE-FT's weight-space interpolations at
+    :data:`~hyperstar.finetune.wiseft.WISE_ALPHAS` on the validation, test and shifted splits
+    (:mod:`hyperstar.finetune.wiseft`: the body interpolated, the fine-tuned head kept; the shifted split is
+    the test images under :func:`~hyperstar.data.shift.shifted_images`): ``result.wise_ft``, and
+    ``result.shifted_acc`` (alpha 1). ``export_path`` writes the model at ``export_alpha`` (``"best"``: the
+    alpha with the best validation accuracy) for :func:`~hyperstar.finetune.wiseft.load_model`.
 
     A checkpoint that cannot be written for lack of space raises
     :class:`~hyperstar.exceptions.DiskFullError` *after* the training: its ``result`` attribute holds
@@ -280,6 +303,7 @@ def fine_tune(
             "Raise max_budget or lower budget."
         )
     seed = check_seed(seed, "fine_tune")
+    export_alpha = wiseft.check_alpha(export_alpha, "fine_tune")
     if threads is not None:
         torch.set_num_threads(check_int(threads, "threads", "fine_tune", 1, 4096))
     if checkpoint_path is not None:
@@ -293,10 +317,12 @@ def fine_tune(
     # the digest hashes every body weight: only checkpoints (written or resumed) need it
     init_digest = state_dict_digest(model.body) if checkpoint_path is not None or resume_from is not None else ""
     model.to(dev)
+    init_body = wiseft.body_state(model.body) if (wise_ft or export_path is not None) else None
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     trainable = _set_trainable(model, config["train_mode"])
     optimizer, anchors = _make_optimizer(model, config, trainable)
+    layers = _trainable_layers(model, trainable) if config.get("unfreeze", "off") == "gradual" else None
     gen = torch.Generator().manual_seed(seed)
 
     train = _Feeder(task, split.train, dev, num_workers)
@@ -307,12 +333,13 @@ def fine_tune(
     total_steps = epoch_steps * max_budget
     l2sp = float(config.get("l2sp_strength", 0.0)) if anchors else 0.0
     smoothing = float(config.get("label_smoothing", 0.0))
-    base_lrs = [float(config["lr"])] * len(optimizer.param_groups)
+    base_lrs = [float(config["lr"]) * g.get("lr_scale", 1.0) for g in optimizer.param_groups]
     data = data_digest(task, split) if checkpoint_path is not None or resume_from is not None else ""
 
     curve: list[EpochRecord] = []
     start_epoch = 0
-    timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "test": 0.0, "checkpoint_load": 0.0, "checkpoint_save": 0.0}
+    timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "test": 0.0, "wise_ft": 0.0, "checkpoint_load": 0.0,
+               "checkpoint_save": 0.0}
     if resume_from is not None:
         t_load = time.perf_counter()
         state = load_checkpoint(resume_from)
@@ -337,6 +364,8 @@ def fine_tune(
     for epoch in epochs:
         threads_seen.add(torch.get_num_threads())
         t_epoch = time.perf_counter()
+        if layers is not None:  # gradual unfreezing: this epoch trains the first groups from the head
+            _unfreeze(layers, unfrozen_groups(config, epoch, len(layers)))
         _train_mode(model)
         order = torch.randperm(n_train, generator=gen)
         if drops_last_image(n_train, batch_size):
@@ -414,8 +443,23 @@ def fine_tune(
         test_acc = _majority_accuracy(task, split)["test"] if eval_test else None
     elif eval_test and len(split.test):
         test_acc = _evaluate(model, _Feeder(task, split.test, dev, num_workers), dev, amp)[1]
-
+    if layers is not None:
+        _unfreeze(layers, len(layers))  # the trained parameters as the train mode has them, for the caller
     timings["test"] = time.perf_counter() - t_test
+    t_wise = time.perf_counter()
+    wise = None
+    if wise_ft and not diverged and curve:
+        wise = _wise_ft(model, init_body, task, split, curve[-1].val_acc, test_acc, val, dev, amp, num_workers,
+                        eval_test)
+    exported, alpha = None, 1.0
+    if export_path is not None and not diverged:
+        alpha = export_alpha if export_alpha != "best" else ((wise or {}).get("best_alpha") or 1.0)
+        exported = str(wiseft.export_model(export_path, model, init_body, float(alpha), {
+            "backbone": backbone_name, "n_classes": task.n_classes, "channels": task.channels,
+            "resolution": task.resolution, "config": config, "budget": budget, "max_budget": max_budget,
+            "seed": seed, "classes": list(getattr(task, "classes", []) or [])}))
+    timings["wise_ft"] = time.perf_counter() - t_wise  # WiSE-FT's evaluations and the export
+
     saved, save_error = None, None
     if checkpoint_path is not None and not diverged:
         t_save = time.perf_counter()
@@ -452,12 +496,78 @@ def fine_tune(
         diverged_epoch=diverged_epoch,
         threads=torch.get_num_threads() if len(threads_seen) == 1 else max(threads_seen),
         extra={"timings": {**timings, "train": train_seconds},
-               **({"threads_seen": sorted(threads_seen)} if len(threads_seen) > 1 else {})},
+               **({"threads_seen": sorted(threads_seen)} if len(threads_seen) > 1 else {}),
+               **({"exported": exported, "exported_alpha": float(alpha)} if exported else {})},
+        wise_ft=wise,
+        shifted_acc=None if wise is None else wise["shifted"][-1],
     )
     if save_error is not None:
         save_error.result = result
         raise save_error
     return result
+
+
+def _trainable_layers(model: Backbone, trainable: list[nn.Parameter]) -> list[list[nn.Parameter]]:
+    """The layer groups from the head (:meth:`Backbone.layer_groups`), each cut to what the train mode trains;
+    groups it does not train at all are left out (gradual unfreezing counts only groups that train)."""
+    ids = {id(p) for p in trainable}
+    layers = [[p for p in group if id(p) in ids] for group in model.layer_groups()]
+    return [group for group in layers if group]
+
+
+def _unfreeze(layers: list[list[nn.Parameter]], n: int) -> None:
+    """Train the first ``n`` layer groups, freeze the rest (a frozen parameter gets no gradient, so neither the
+    optimiser nor weight decay moves it, and a frozen BatchNorm keeps its statistics)."""
+    for k, group in enumerate(layers):
+        for p in group:
+            p.requires_grad_(k < n)
+
+
+class _TensorFeeder(_Feeder):
+    """A feeder over images already in memory (the shifted split)."""
+
+    def __init__(self, images: torch.Tensor, labels: np.ndarray, device: torch.device) -> None:
+        self.indices = np.arange(len(images))
+        self.device = device
+        self.num_workers = 0
+        self.labels = torch.as_tensor(labels, dtype=torch.long).to(device)
+        self.images = images.to(device)
+
+
+def _wise_ft(model: Backbone, init_body, task: Task, split: Split, val_acc: float, test_acc: float | None,
+             val: _Feeder, dev: torch.device, amp: bool, num_workers: int, eval_test: bool) -> dict[str, Any]:
+    """WiSE-FT accuracies at every alpha on val, test and the shifted split (alpha 1: the numbers measured)."""
+    from hyperstar.data.shift import shifted_images
+
+    t0 = time.perf_counter()
+    alphas = [float(a) for a in wiseft.WISE_ALPHAS]
+    feeders = {"val": val}
+    if eval_test and len(split.test):
+        feeders["test"] = _Feeder(task, split.test, dev, num_workers)
+        feeders["shifted"] = _TensorFeeder(shifted_images(task.images(split.test)), task.labels[split.test], dev)
+    out: dict[str, Any] = {"alphas": alphas, "rule": wiseft.HEAD_RULE}
+    at_one = {"val": val_acc, "test": test_acc}
+    at_one["shifted"] = _evaluate(model, feeders["shifted"], dev, amp)[1] if "shifted" in feeders else None
+    changed = wiseft.body_changed(model.body, init_body)
+    for name in ("val", "test", "shifted"):
+        if name not in feeders:
+            out[name] = [None] * len(alphas)
+        elif not changed:  # the body never moved: every alpha is the fine-tuned model
+            out[name] = [at_one[name]] * len(alphas)
+        else:
+            accs = []
+            for a in alphas[:-1]:
+                with wiseft.interpolated_body(model, init_body, a):
+                    accs.append(_evaluate(model, feeders[name], dev, amp)[1])
+            out[name] = accs + [at_one[name]]
+    best = wiseft.best_alpha(alphas, out["val"])
+    out["body_changed"] = changed
+    out["best_alpha"] = best
+    if best is not None:
+        i = alphas.index(best)
+        out["best"] = {name: out[name][i] for name in ("val", "test", "shifted")}
+    out["seconds"] = time.perf_counter() - t0
+    return out
 
 
 def _check_checkpoint_path(path: Path) -> None:

@@ -50,6 +50,10 @@ class FineTuneResult:
     diverged_epoch: int | None = None
     threads: int | None = None  # torch's intra-op thread count during training (part of "same seed, same curve")
     extra: dict[str, Any] = field(default_factory=dict)
+    #: WiSE-FT at the end of the run (:mod:`hyperstar.finetune.wiseft`): "alphas", per split ("val", "test",
+    #: "shifted") the accuracy at each alpha, "best_alpha" (chosen on val), "best", "body_changed", "seconds"
+    wise_ft: dict[str, Any] | None = None
+    shifted_acc: float | None = None  # test images under the fixed corruption (hyperstar.data.shift), alpha 1
 
     @property
     def val_acc(self) -> float:

@@ -96,6 +96,26 @@ class TuneResult:
     extra: dict[str, Any] = field(default_factory=dict)
     n_failed: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: the incumbent's WiSE-FT evaluation (:mod:`hyperstar.finetune.wiseft`; None when its job had none)
+    wise_ft: dict[str, Any] | None = None
+
+    def wise_ft_summary(self) -> str | None:
+        """One line: the incumbent's best WiSE-FT alpha (chosen on validation) and its accuracies with and
+        without it (alpha 1); None when the incumbent has no WiSE-FT evaluation."""
+        w = self.wise_ft
+        if not w or w.get("best_alpha") is None:
+            return None
+        i, one = w["alphas"].index(w["best_alpha"]), len(w["alphas"]) - 1
+
+        def pair(split: str) -> str:
+            v = w.get(split) or []
+            if len(v) <= one or v[one] is None:
+                return f"{split} n/a"
+            return f"{split} {v[i]:.3f} (alpha 1: {v[one]:.3f})"
+
+        note = "" if w.get("body_changed", True) else "; the body did not change, alpha is moot"
+        return (f"WiSE-FT: best alpha {w['best_alpha']:g} on validation: {pair('val')}, {pair('test')}, "
+                f"{pair('shifted')}{note}")
 
     @property
     def no_result_reason(self) -> str | None:
@@ -144,6 +164,7 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
     configs, results = read_log(run_dir)
     max_budget = plain_budget(max_budget)
     best, best_any, inc_id, inc_test, inc_budget = None, None, None, None, None
+    inc_wise = None
     cum_budget, cum_epochs = 0.0, 0.0
     counts = {"ok": 0, "failed": 0, "crashed": 0}
     messages: Counter[str] = Counter()
@@ -165,6 +186,7 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
             best_any = val if best_any is None else max(best_any, val)
             if math.isclose(budget, max_budget) and (best is None or val > best):
                 best, inc_id, inc_test, inc_budget = val, config_id, test, budget
+                inc_wise = (result.get("info") or {}).get("wise_ft")
         else:
             messages[failure_message(result, exc)] += 1
         trajectory.append({"job": n + 1, "config_id": list(config_id), "budget": budget, "val_acc": val,
@@ -179,6 +201,7 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
             val = val_acc_of(result)
             if best is None or val > best:
                 best, inc_id, inc_test, inc_budget = val, config_id, (result.get("info") or {}).get("test_acc"), budget
+                inc_wise = (result.get("info") or {}).get("wise_ft")
         logger.warning("No job finished at the maximum budget %g; the incumbent is the best at budget %g.",
                        max_budget, inc_budget)
     return TuneResult(
@@ -199,4 +222,5 @@ def summarize(run_dir: str | Path, max_budget: float, *, optimizer: str, warm_st
         extra=dict(extra or {}),
         n_failed=counts["failed"],
         failures=[{"message": m, "count": c} for m, c in messages.most_common()],
+        wise_ft=inc_wise if inc_id is not None else None,
     )

@@ -193,7 +193,10 @@ class FineTuneWorker(HyperstarWorker):
         self._log(run_dir, {"event": "start", "config_id": list(config_id), "budget": budget, "epochs": epochs})
         kwargs = dict(budget=epochs, max_budget=self.max_budget, backbone=self.backbone, weights=self.weights,
                       seed=self.seed, split_seed=self.split_seed, device=self.device, eval_test=self.eval_test,
-                      checkpoint_path=save)
+                      checkpoint_path=save,
+                      # WiSE-FT's evaluations only where an incumbent can come from (the maximum budget): at one
+                      # epoch they would cost about a third of the job (benchmarks/results/techniques.md)
+                      wise_ft=epochs >= self.max_budget)
         error = None
         try:
             try:
@@ -232,6 +235,9 @@ class FineTuneWorker(HyperstarWorker):
             "error": None,
             "checkpoint_error": error,
             "timings": result.extra.get("timings"),
+            "shifted_acc": result.shifted_acc,
+            "wise_ft": None if result.wise_ft is None else {k: result.wise_ft[k] for k in (
+                "alphas", "val", "test", "shifted", "best_alpha", "body_changed", "seconds") if k in result.wise_ft},
         }
         self._log(run_dir, {"event": "end", "config_id": list(config_id), "budget": budget, "epochs": epochs,
                             "resumed_from_epoch": info["resumed_from_epoch"], "val_acc": val_acc,

@@ -39,7 +39,7 @@ from typing import Any
 from hyperstar._internal.locks import file_lock
 from hyperstar._internal.paths import resolve_weights
 from hyperstar._internal.provenance import code_version, file_digest, machine_description
-from hyperstar._internal.validation import check_int, check_seed
+from hyperstar._internal.validation import check_choice, check_int, check_seed
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import (
     FORMAT_VERSION,
@@ -52,7 +52,8 @@ from hyperstar.meta.dataset import (
     repair_results,
     write_manifest,
 )
-from hyperstar.space import DEFAULT_CONFIG, config_key, sample_configurations, validate_configuration
+from hyperstar.meta.validate import manifest_space_version
+from hyperstar.space import DEFAULT_CONFIG, SPACE_VERSION, config_key, sample_configurations, validate_configuration
 
 __all__ = ["build_meta_dataset", "design_configurations", "VAL_FRACTION", "TEST_FRACTION"]
 
@@ -62,11 +63,15 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 
 
-def design_configurations(n_configs: int = 64, seed: int = 0) -> list[dict[str, Any]]:
-    """The shared configuration set: the common-practice default first, then a Sobol design."""
-    configs = [validate_configuration(DEFAULT_CONFIG)]
+def design_configurations(n_configs: int = 64, seed: int = 0, space_version: int = SPACE_VERSION) -> list[dict[str, Any]]:
+    """The shared configuration set: the common-practice default first, then a Sobol design over the default
+    space of ``space_version`` (1: the design of the shipped meta-data)."""
+    from hyperstar.space import default_space
+
+    space = default_space(version=space_version)
+    configs = [validate_configuration(DEFAULT_CONFIG, space)]
     seen = {config_key(configs[0])}
-    for c in sample_configurations(n=n_configs, seed=seed):
+    for c in sample_configurations(space, n=n_configs, seed=seed):
         if config_key(c) not in seen:
             configs.append(c)
             seen.add(config_key(c))
@@ -154,6 +159,8 @@ def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
         "val_loss": [e.val_loss for e in result.curve],
         "train_loss": [e.train_loss for e in result.curve],
         "test_acc": result.test_acc,
+        "shifted_acc": result.shifted_acc,
+        "wise_ft": _wise_record(result.wise_ft),
         "diverged": result.diverged,
         "diverged_epoch": result.diverged_epoch,
         "wall_time": round(result.wall_time, 3),
@@ -166,20 +173,35 @@ def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _wise_record(wise: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The WiSE-FT numbers a result row keeps: the alphas and, per split, the accuracy at each alpha."""
+    if not wise:
+        return None
+    return {"alphas": list(wise["alphas"]), "val": list(wise["val"]), "test": list(wise["test"]),
+            "shifted": list(wise["shifted"]), "best_alpha": wise.get("best_alpha"),
+            "body_changed": bool(wise.get("body_changed", True)), "seconds": round(float(wise.get("seconds", 0.0)), 3)}
+
+
 # --------------------------------------------------------------------------- main side
 
 
 def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
-                      noise_config_ids, config_seed) -> dict[str, Any]:
+                      noise_config_ids, config_seed, space_version: int = SPACE_VERSION) -> dict[str, Any]:
     from hyperstar.suite import make_task
 
     digest = file_digest(weights_path)
     existing = None
     if (out / MANIFEST).is_file():
         existing = load_meta_dataset(out).manifest
+        if existing.get("format_version") != FORMAT_VERSION:
+            raise InvalidInputError(
+                f"'{out}' holds a meta-dataset of format version {existing.get('format_version')} (search space "
+                f"version {manifest_space_version(existing)}); this builder writes version {FORMAT_VERSION}. It loads "
+                "as it is; build the new version in another --out folder."
+            )
         problems = []
         for key, value in (("max_budget", max_budget), ("backbone", backbone), ("weights_digest", digest),
-                           ("resolution", resolution), ("split_seed", split_seed)):
+                           ("resolution", resolution), ("split_seed", split_seed), ("space_version", space_version)):
             if existing.get(key) != value:
                 problems.append(f"{key} {existing.get(key)!r} (asked: {value!r})")
         old_configs = [config_key(c["config"]) for c in existing["configs"]]
@@ -204,6 +226,7 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
             tasks.append(t)
     manifest = {
         "format_version": FORMAT_VERSION,
+        "space_version": space_version,
         "name": out.name,
         "created": (existing or {}).get("created") or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
@@ -241,6 +264,7 @@ def build_meta_dataset(
     device: str = "auto",
     progress: bool | None = None,
     max_cells: int | None = None,
+    space_version: int = SPACE_VERSION,
 ) -> MetaDataset:
     """Evaluate every (task, configuration) cell of a suite to ``max_budget`` epochs, resumably.
 
@@ -248,7 +272,9 @@ def build_meta_dataset(
     common-practice default plus an ``n_configs``-point Sobol design (seed ``config_seed``), unless
     given. The first ``noise_configs`` configurations also run with seed 1, to measure noise.
     ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells (``0``: only
-    write the manifest). Every count is checked before anything is written: a negative one is an
+    write the manifest). ``space_version`` picks the default space the design is drawn from (1: the space of
+    the shipped meta-data, without the fine-tuning techniques). Every row records WiSE-FT's accuracies at
+    each alpha on the validation, test and shifted splits (``wise_ft``) and ``shifted_acc``. Every count is checked before anything is written: a negative one is an
     error, never slice arithmetic. A folder another build is writing is refused (one line, naming it).
     """
     from hyperstar.suite import default_suite
@@ -268,21 +294,26 @@ def build_meta_dataset(
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"The meta-dataset folder '{out}' is a file. Give a folder (new or an earlier build).")
     recipes = list(recipes) if recipes is not None else default_suite()
-    configs = [validate_configuration(c) for c in configs] if configs is not None else design_configurations(n_configs, config_seed)
+    from hyperstar.space.default import SPACE_VERSIONS, default_space
+
+    check_choice(space_version, "space_version", where, SPACE_VERSIONS)
+    space = default_space(version=space_version)
+    configs = ([validate_configuration(c, space) for c in configs] if configs is not None
+               else design_configurations(n_configs, config_seed, space_version))
     weights_path = resolve_weights(backbone, weights, check=True)
     if weights_path is None:
         logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
     noise_ids = [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))]
     with file_lock(out, what="meta-dataset"):
         _build(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed, noise_ids, config_seed,
-               n_workers, threads_per_worker, device, progress, max_cells)
+               n_workers, threads_per_worker, device, progress, max_cells, space_version)
     return load_meta_dataset(out)
 
 
 def _build(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed, noise_ids,
-           config_seed, n_workers, threads_per_worker, device, progress, max_cells) -> None:
+           config_seed, n_workers, threads_per_worker, device, progress, max_cells, space_version=SPACE_VERSION) -> None:
     manifest = _prepare_manifest(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
-                                 noise_ids, config_seed)
+                                 noise_ids, config_seed, space_version)
     results = out / RESULTS
     repair_results(results)
     done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(results)}

@@ -9,7 +9,12 @@ On-disk format (a folder; text only, append-friendly)::
     results.jsonl    one JSON object per line and per finished cell (task, configuration, seed):
                      {"task", "config_id", "seed", "val_acc": [...per epoch], "val_loss", "train_loss",
                       "test_acc", "diverged", "diverged_epoch", "wall_time", "samples_per_s",
-                      "code_version", "machine", "finished_at"}
+                      "code_version", "machine", "finished_at"}; format 2 adds "shifted_acc" and "wise_ft"
+                     (WiSE-FT accuracy per alpha on val, test and shifted: :attr:`MetaDataset.wise_ft`)
+
+Format 1 (the shipped meta-data) still loads: without "space" its manifest means the default space of version 1
+(before the fine-tuning techniques; each configuration fine-tunes as one with them off), and its rows have no
+WiSE-FT numbers (NaN in :attr:`MetaDataset.wise_ft`).
 
 A cell is only ever appended as one complete line (written with a single ``write`` and fsync'd);
 a line cut short by a kill is ignored on load and removed before the builder appends again, so a
@@ -64,6 +69,7 @@ from hyperstar.meta.validate import (  # noqa: F401 (check_accuracies and RowPro
     check_manifest,
     manifest_space,
 )
+from hyperstar.space.default import SPACE_VERSIONS
 from hyperstar.space import config_key, default_configuration, default_space, encode, same_space, validate_configuration
 
 __all__ = [
@@ -81,6 +87,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_NAME = "default"
+#: the splits of :attr:`MetaDataset.wise_ft`
+WISE_SPLITS = ("val", "test", "shifted")
 
 
 # --------------------------------------------------------------------------- low-level I/O
@@ -257,7 +265,8 @@ class MetaDataset:
     @property
     def own_space(self) -> bool:
         """Whether the configurations belong to a space other than hyperstar's default one."""
-        return self.manifest.get("space") is not None and not same_space(self.space, default_space())
+        return self.manifest.get("space") is not None and not any(
+            same_space(self.space, default_space(version=v)) for v in SPACE_VERSIONS)
 
     @property
     def default_index(self) -> int | None:
@@ -306,6 +315,32 @@ class MetaDataset:
         """Whether tasks can be rebuilt as images (recipes), not just described by descriptors."""
         return all(r is not None for r in self.recipes)
 
+    @property
+    def wise_ft(self) -> np.ndarray:
+        """``[task, configuration, alpha, split]`` WiSE-FT accuracy at the maximum budget, the mean over the
+        cell's seeds, for the alphas :data:`WISE_ALPHAS` and the splits :data:`WISE_SPLITS` (val, test, shifted);
+        NaN where a row has none (every row of a format-1 meta-dataset, and diverged runs)."""
+        from hyperstar.finetune.wiseft import WISE_ALPHAS
+
+        T, C, A = self.n_tasks, self.n_configs, len(WISE_ALPHAS)
+        total, count = np.zeros((T, C, A, len(WISE_SPLITS))), np.zeros((T, C, A, len(WISE_SPLITS)))
+        tasks = {n: i for i, n in enumerate(self.task_names)}
+        ids = {c["id"]: i for i, c in enumerate(self.manifest.get("configs", []))}
+        for rec in self.records:
+            wise, t, c = rec.get("wise_ft"), tasks.get(rec.get("task")), ids.get(rec.get("config_id"))
+            if not wise or t is None or c is None:
+                continue
+            for j, alpha in enumerate(wise["alphas"]):
+                if float(alpha) not in WISE_ALPHAS:
+                    continue
+                a = WISE_ALPHAS.index(float(alpha))
+                for k, split in enumerate(WISE_SPLITS):
+                    v = wise[split][j]
+                    if v is not None:
+                        total[t, c, a, k] += v
+                        count[t, c, a, k] += 1
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
     def config_vectors(self) -> np.ndarray:
         """The configurations encoded over :attr:`space` (:func:`~hyperstar.space.encode`)."""
         return encode(self.configs, self.space)
@@ -337,6 +372,7 @@ class MetaDataset:
             seed_curves=np.asarray(self.seed_curves)[:, idx],
             seed_test_acc=np.asarray(self.seed_test_acc)[:, idx],
             seeds=np.asarray(self.seeds)[:, idx],
+            records=self.records,  # rows name their task: wise_ft picks those of the subset's tasks
         )
         sub._space = self._space
         return sub

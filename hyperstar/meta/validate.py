@@ -16,10 +16,18 @@ from typing import Any
 
 from hyperstar._version import __version__
 from hyperstar.exceptions import ConfigurationError, InvalidInputError, MetaDataError
+from hyperstar.space.default import SPACE_VERSION, SPACE_VERSIONS
 
-__all__ = ["RowProblems", "check_manifest", "check_configs", "manifest_space", "check_accuracies", "FORMAT_VERSION", "MANIFEST", "RESULTS"]
+__all__ = ["RowProblems", "check_manifest", "check_configs", "manifest_space", "check_accuracies", "FORMAT_VERSION", "READABLE_FORMATS",
+           "manifest_space_version", "MANIFEST", "RESULTS"]
 
-FORMAT_VERSION = 1
+#: Version 2 (the fine-tuning techniques): a manifest without ``"space"`` means the default space of its
+#: ``"space_version"`` (2 when absent), and result rows may carry ``"wise_ft"`` (WiSE-FT accuracies per alpha on
+#: the validation, test and shifted splits) and ``"shifted_acc"``. Version 1 manifests still load: without
+#: ``"space"`` they mean the default space of version 1 (no techniques; each configuration reads as one with
+#: the techniques off), and their rows have no WiSE-FT numbers (read as missing, NaN).
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 MANIFEST = "manifest.json"
 RESULTS = "results.jsonl"
 
@@ -110,6 +118,15 @@ def check_accuracies(values: Any, problems: RowProblems, row: int, key: str = "v
     return [float(v) for v in values]
 
 
+def _wise_ok(wise: Any) -> bool:
+    if not isinstance(wise, dict) or not isinstance(wise.get("alphas"), list) or not wise["alphas"]:
+        return False
+    n = len(wise["alphas"])
+    return all(_is_fraction(a) for a in wise["alphas"]) and all(
+        isinstance(wise.get(k), list) and len(wise[k]) == n and all(v is None or _is_fraction(v) for v in wise[k])
+        for k in ("val", "test", "shifted"))
+
+
 def _check_losses(values: Any) -> bool:
     return values is None or (isinstance(values, list) and all(v is None or _is_number(v) for v in values))
 
@@ -142,6 +159,12 @@ def _check_record(rec: Any, row: int, task_ids: Mapping[str, int], config_ids: M
         problems.add("'diverged' must be true or false", row, rec.get("diverged"))
     if rec.get("diverged_epoch") is not None and not _is_count(rec.get("diverged_epoch")):
         problems.add("'diverged_epoch' must be an int >= 0 or null", row, rec.get("diverged_epoch"))
+    if rec.get("shifted_acc") is not None and not _is_fraction(rec["shifted_acc"]):
+        problems.add("'shifted_acc' must be a finite fraction in [0, 1] or null", row, rec["shifted_acc"])
+    wise = rec.get("wise_ft")
+    if wise is not None and not _wise_ok(wise):
+        problems.add("'wise_ft' must be null or an object with 'alphas' (fractions) and, for 'val', 'test' and "
+                     "'shifted', one accuracy (a fraction or null) per alpha", row, wise)
     for key in ("wall_time", "samples_per_s"):
         v = rec.get(key)
         if v is not None and not (_is_number(v) and v >= 0):
@@ -180,11 +203,15 @@ def check_manifest(manifest: Any, path: str | Path = MANIFEST) -> dict[str, Any]
     path = Path(path)
     if not isinstance(manifest, dict):
         raise _manifest_error(path, "the file", "must hold a JSON object", type(manifest).__name__)
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMATS:
         raise MetaDataError(
             f"'{path}' has format version {manifest.get('format_version')!r}; this hyperstar "
-            f"({__version__}) reads version {FORMAT_VERSION}. Use the hyperstar that wrote it, or rebuild it."
+            f"({__version__}) reads versions {', '.join(map(str, READABLE_FORMATS))}. Use the hyperstar that wrote it, "
+            "or rebuild it."
         )
+    sv = manifest.get("space_version")
+    if sv is not None and sv not in SPACE_VERSIONS:
+        raise _manifest_error(path, "'space_version'", f"must be one of {list(SPACE_VERSIONS)} or absent", sv)
     for key in ("tasks", "configs"):
         if key not in manifest:
             raise _manifest_error(path, f"'{key}'", "is missing")
@@ -214,16 +241,25 @@ def check_manifest(manifest: Any, path: str | Path = MANIFEST) -> dict[str, Any]
 
 
 def manifest_space(manifest: Mapping[str, Any], path: str | Path = MANIFEST):
-    """The search space a (checked) manifest records under ``"space"``; hyperstar's default space without one."""
+    """The search space a (checked) manifest records under ``"space"``; without one, hyperstar's default space of
+    the manifest's ``"space_version"`` (version 1 for a format-1 manifest, which predates the versions)."""
     from hyperstar.space import default_space
     from hyperstar.space.serialize import space_from_dict
 
     if manifest.get("space") is None:
-        return default_space()
+        return default_space(version=manifest_space_version(manifest))
     try:
         return space_from_dict(manifest["space"])
     except InvalidInputError as exc:
         raise _manifest_error(Path(path), "'space'", f"is not a search space ConfigSpace can read ({exc})") from None
+
+
+def manifest_space_version(manifest: Mapping[str, Any]) -> int:
+    """The default-space version a manifest without ``"space"`` means: its ``"space_version"``, else 1 for a
+    format-1 manifest and the current version otherwise."""
+    if manifest.get("space_version") is not None:
+        return int(manifest["space_version"])
+    return 1 if manifest.get("format_version") == 1 else SPACE_VERSION
 
 
 def check_configs(manifest: Mapping[str, Any], space, path: str | Path = MANIFEST) -> list[str]:

@@ -96,6 +96,25 @@ class Backbone(nn.Module):
         bias = [p for n, p in self.body.named_parameters() if _is_bias(n)]
         return {"head": head, "last_block": last, "bias": bias, "body": body, "all": body + head}
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters in layer groups from the head towards the input (discriminative rates and gradual
+        unfreezing): the head, then the body's top-level blocks, last first, skipping blocks without
+        parameters (small CNN: head, last block, three conv blocks; ResNet: head, layer4 ... layer1, bn1,
+        conv1). A body that is not a sequence of blocks holding ``last_block`` gives head, last block, rest.
+
+            >>> [len(g) for g in create_backbone("smallcnn_tiny", num_classes=3).layer_groups()]
+            [2, 6, 3, 3, 3]
+        """
+        groups = [list(self.head.parameters())]
+        children = list(self.body.children()) if isinstance(self.body, nn.Sequential) else []
+        if any(child is self.last_block for child in children):
+            blocks = [list(child.parameters()) for child in reversed(children)]
+        else:
+            last = list(self.last_block.parameters())
+            ids = {id(p) for p in last}
+            blocks = [last, [p for p in self.body.parameters() if id(p) not in ids]]
+        return groups + [b for b in blocks if b]
+
     def trainable_parameters(self, train_mode: str) -> list[nn.Parameter]:
         """The parameters a fine-tuning strategy trains; the head is always among them."""
         groups = self.param_groups()

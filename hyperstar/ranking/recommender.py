@@ -42,7 +42,7 @@ from hyperstar._internal.stats import spearman, spearman_matrix
 from hyperstar._internal.validation import check_choice, check_float, check_int, check_seed
 from hyperstar.exceptions import IncompatibleVersionError, InvalidInputError, ModelFileError, NotFittedError
 from hyperstar.meta.dataset import MetaDataset
-from hyperstar.space import config_key, default_space, encode, sample_configurations, validate_configuration
+from hyperstar.space import SPACE_VERSION, config_key, default_space, encode, sample_configurations, validate_configuration
 from hyperstar.space.serialize import same_space, space_from_json, space_to_json
 
 __all__ = ["Recommender", "Recommendation", "MODEL_FORMAT"]
@@ -509,6 +509,7 @@ class Recommender(BaseEstimator):
             "max_budget": self.max_budget_,
             "configs": self.configs_,
             "space": None if self._space_is_default() else json.loads(space_to_json(self._space())),
+            "space_version": SPACE_VERSION,  # what "space": null means (absent in models saved before: version 1)
             "task_names": self.task_names_,
             "task_families": self.task_families_,
             "holdout_tasks": self.holdout_tasks_,
@@ -575,7 +576,8 @@ class Recommender(BaseEstimator):
         rec.use_descriptors_ = info["use_descriptors"]
         rec.max_budget_ = info["max_budget"]
         rec.configs_ = info["configs"]
-        rec.space_ = space_from_json(json.dumps(info["space"])) if info.get("space") else default_space()
+        rec.space_ = (space_from_json(json.dumps(info["space"])) if info.get("space")
+                      else default_space(version=int(info.get("space_version") or 1)))
         rec.task_names_ = info["task_names"]
         rec.task_families_ = info["task_families"]
         rec.holdout_tasks_ = info["holdout_tasks"]

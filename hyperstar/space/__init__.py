@@ -18,6 +18,9 @@ Example::
 
 from hyperstar.space.default import (
     DEFAULT_CONFIG,
+    LAYERED_MODES,
+    SPACE_VERSION,
+    TECHNIQUE_DEFAULTS,
     TRAIN_MODES,
     as_configuration,
     complete_configuration,
@@ -46,6 +49,9 @@ from hyperstar.space.export import (
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "LAYERED_MODES",
+    "SPACE_VERSION",
+    "TECHNIQUE_DEFAULTS",
     "TRAIN_MODES",
     "default_space",
     "default_configuration",

@@ -34,6 +34,9 @@ from hyperstar.exceptions import ConfigurationError, ConfigurationWarning, Inval
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "SPACE_VERSION",
+    "TECHNIQUE_DEFAULTS",
+    "LAYERED_MODES",
     "TRAIN_MODES",
     "default_space",
     "default_configuration",
@@ -48,6 +51,18 @@ __all__ = [
 ]
 
 TRAIN_MODES = ("full", "last_block", "linear_probe", "bitfit")
+
+#: The version of :func:`default_space`. Version 1 is the space the shipped meta-data and recommender were
+#: built on; version 2 adds the fine-tuning techniques (``layer_lr_decay``, ``unfreeze``, the
+#: ``slanted_triangular`` schedule). A configuration of version 1 is one of version 2 with the techniques
+#: off: the new hyperparameters' defaults are "off".
+SPACE_VERSION = 2
+SPACE_VERSIONS = (1, 2)
+
+#: The techniques of space version 2 at their "off" values (what a configuration without them means).
+TECHNIQUE_DEFAULTS: dict[str, Any] = {"layer_lr_decay": 1.0, "unfreeze": "off"}
+#: train modes in which more than the head trains (discriminative rates and gradual unfreezing apply)
+LAYERED_MODES = ("full", "last_block", "bitfit")
 
 #: The common-practice fine-tuning default (SGD lr 0.01, momentum 0.9, weight decay 1e-4,
 #: cosine schedule, whole network trained, light augmentation).
@@ -68,8 +83,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def default_space(seed: int | None = None) -> ConfigurationSpace:
-    """The default space of fine-tuning hyperparameters.
+def default_space(seed: int | None = None, version: int = SPACE_VERSION) -> ConfigurationSpace:
+    """The default space of fine-tuning hyperparameters (``version``: :data:`SPACE_VERSION`; ``1`` is the
+    space before the fine-tuning techniques, on which the shipped meta-data and recommender were built).
 
     =================  ==========================================================
     optimizer          ``sgd`` (with momentum) or ``adamw``
@@ -79,10 +95,18 @@ def default_space(seed: int | None = None) -> ConfigurationSpace:
     use_weight_decay   ``yes``/``no``; ``no`` is a weight decay of exactly zero
     weight_decay       log-uniform in [1e-6, 1e-2] (active when use_weight_decay=yes)
     batch_size         16, 32, 64 or 128
-    lr_schedule        ``constant``, ``cosine`` or ``step`` (x0.1 at 50% and 75% of the horizon)
-    warmup             ``none`` or ``linear`` (linear warm-up over 10% of the horizon)
+    lr_schedule        ``constant``, ``cosine`` or ``step`` (x0.1 at 50% and 75% of the horizon);
+                       version 2 adds ``slanted_triangular`` (ULMFiT: a short linear rise, then a long
+                       linear decay, over the horizon)
+    warmup             ``none`` or ``linear`` (linear warm-up over 10% of the horizon); in version 2
+                       inactive for ``slanted_triangular``, which has its own rise
     train_mode         ``full``, ``last_block``, ``linear_probe`` (head only), ``bitfit``
                        (bias terms plus head)
+    layer_lr_decay     (version 2) discriminative rates (ULMFiT): layer group k from the head (head = 0)
+                       trains at lr * layer_lr_decay**k; in [0.25, 1], 1 = off; active where more than
+                       the head trains (full, last_block, bitfit)
+    unfreeze           (version 2) ``off`` or ``gradual`` (ULMFiT: epoch e trains the first e + 1 layer
+                       groups from the head, of those the train mode trains); same condition
     use_l2sp           pull towards the pre-trained weights (L2-SP), for full / last_block
     l2sp_strength      log-uniform in [1e-5, 1e-1] (active when use_l2sp=yes)
     label_smoothing    uniform in [0, 0.3]
@@ -98,9 +122,10 @@ def default_space(seed: int | None = None) -> ConfigurationSpace:
     use_wd = CategoricalHyperparameter("use_weight_decay", ["yes", "no"], default_value=d["use_weight_decay"])
     wd = UniformFloatHyperparameter("weight_decay", 1e-6, 1e-2, log=True, default_value=d["weight_decay"])
     batch = OrdinalHyperparameter("batch_size", [16, 32, 64, 128], default_value=d["batch_size"])
-    schedule = CategoricalHyperparameter(
-        "lr_schedule", ["constant", "cosine", "step"], default_value=d["lr_schedule"]
-    )
+    if version not in SPACE_VERSIONS:
+        raise InvalidInputError(f"The search space version must be one of {list(SPACE_VERSIONS)}. Got {version!r}.")
+    schedules = ["constant", "cosine", "step"] + (["slanted_triangular"] if version >= 2 else [])
+    schedule = CategoricalHyperparameter("lr_schedule", schedules, default_value=d["lr_schedule"])
     warmup = CategoricalHyperparameter("warmup", ["none", "linear"], default_value=d["warmup"])
     train_mode = CategoricalHyperparameter("train_mode", list(TRAIN_MODES), default_value=d["train_mode"])
     use_l2sp = CategoricalHyperparameter("use_l2sp", ["yes", "no"], default_value=d["use_l2sp"])
@@ -120,6 +145,14 @@ def default_space(seed: int | None = None) -> ConfigurationSpace:
             EqualsCondition(l2sp, use_l2sp, "yes"),
         ]
     )
+    if version >= 2:
+        t = TECHNIQUE_DEFAULTS
+        decay = UniformFloatHyperparameter("layer_lr_decay", 0.25, 1.0, default_value=t["layer_lr_decay"])
+        unfreeze = CategoricalHyperparameter("unfreeze", ["off", "gradual"], default_value=t["unfreeze"])
+        cs.add([decay, unfreeze])
+        cs.add([InCondition(decay, train_mode, list(LAYERED_MODES)),
+                InCondition(unfreeze, train_mode, list(LAYERED_MODES)),
+                InCondition(warmup, schedule, ["constant", "cosine", "step"])])
     return cs
 
 

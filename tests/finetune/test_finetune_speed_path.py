@@ -90,7 +90,7 @@ def test_the_deferred_loop_reads_nothing_back_per_step(task72, deferred):
 def test_timings_split_the_wall_time(tiny_task, tmp_path):
     first = fine_tune(tiny_task, FAST, budget=1, max_budget=3, seed=0, checkpoint_path=tmp_path / "a.pt", **TINY)
     t = first.extra["timings"]
-    assert set(t) == {"setup", "train", "eval", "test", "checkpoint_load", "checkpoint_save"}
+    assert set(t) == {"setup", "train", "eval", "test", "wise_ft", "checkpoint_load", "checkpoint_save"}
     assert all(v >= 0 for v in t.values()) and sum(t.values()) <= first.wall_time
     assert t["train"] > 0 and t["eval"] > 0 and t["test"] > 0 and t["checkpoint_save"] > 0
     assert t["checkpoint_load"] == 0

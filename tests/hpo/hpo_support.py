@@ -19,7 +19,7 @@ from hyperstar.meta.dataset import (
     load_meta_dataset,
     write_manifest,
 )
-from hyperstar.space import sample_configurations
+from hyperstar.space import default_space, sample_configurations
 
 TINY = ["--backbone", "smallcnn_tiny", "--weights", "none", "--resolution", "16",
         "--min-budget", "1", "--max-budget", "3", "--eta", "3"]
@@ -27,10 +27,12 @@ TINY = ["--backbone", "smallcnn_tiny", "--weights", "none", "--resolution", "16"
 
 def make_synthetic_meta(out: Path, n_tasks: int = 6, n_configs: int = 20, max_budget: int = 3, seed: int = 0):
     """Two task families with opposite tastes: 'a' tasks like high learning rates, 'b' tasks low ones."""
-    configs = sample_configurations(n=n_configs, seed=seed)
+    # over the space of version 1 (the shipped meta-data's), so its configurations are the ones the tests were
+    # written for; the runs read them as version-2 configurations with the techniques off
+    configs = sample_configurations(default_space(version=1), n=n_configs, seed=seed)
     tasks = [{"name": f"task{t}", "family": "a" if t % 2 == 0 else "b", "recipe": None, "descriptors": {"x": float(t)}}
              for t in range(n_tasks)]
-    write_manifest(out, {"format_version": FORMAT_VERSION, "name": "synthetic", "max_budget": max_budget,
+    write_manifest(out, {"format_version": FORMAT_VERSION, "space_version": 1, "name": "synthetic", "max_budget": max_budget,
                          "backbone": "smallcnn", "tasks": tasks,
                          "configs": [{"id": f"c{i:04d}", "config": c} for i, c in enumerate(configs)]})
     rng = np.random.default_rng(seed)

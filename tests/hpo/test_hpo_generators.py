@@ -78,7 +78,7 @@ def test_revisit_knows_what_a_resumed_run_already_ran():
 def test_bohb_space_has_no_ordinals_and_keeps_conditions():
     space = bohb_space(seed=0)
     assert not any(hasattr(hp, "sequence") for hp in space.values())
-    assert len(space.conditions) == 4
+    assert len(space.conditions) == 7  # version 2: layer_lr_decay, unfreeze and warmup are conditional too
     assert list(space["batch_size"].choices) == [16, 32, 64, 128]
 
 
@@ -105,7 +105,7 @@ def test_task_aware_bohb_serves_ranking_first_and_its_model_learns_from_it():
 
 
 def test_task_aware_bohb_restricted_to_candidates_snaps_model_picks(meta):
-    cg = TaskAwareBOHB([], candidates=meta.configs, random_fraction=0.0, seed=0)
+    cg = TaskAwareBOHB([], candidates=meta.configs, space=meta.space, random_fraction=0.0, seed=0)
     keys = {config_key(c) for c in meta.configs}
     for i in range(20):
         config, _ = cg.get_config(1.0)

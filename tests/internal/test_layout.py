@@ -6,7 +6,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[2] / "hyperstar"
 #: Upstream first: a module may import only from its own package or from those before it.
 ORDER = ["_version", "exceptions", "_internal", "space", "data", "suite", "models", "finetune", "meta", "ranking",
-         "plotting", "hpo", "demo", "cli"]
+         "stilts", "plotting", "hpo", "demo", "cli"]
 MAX_LINES = 700
 
 
