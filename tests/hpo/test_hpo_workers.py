@@ -65,3 +65,6 @@ def test_finetune_worker_reports_the_time_split_of_each_job(tiny_task, tmp_path)
         assert t["train"] > 0 and t["eval"] > 0 and sum(t.values()) <= info["wall_time"]
     assert first["timings"]["checkpoint_save"] > 0 and first["timings"]["checkpoint_load"] == 0
     assert second["timings"]["checkpoint_load"] > 0 and second["timings"]["checkpoint_save"] == 0  # at max_budget
+    # WiSE-FT is evaluated where an incumbent can come from, the maximum budget, and skipped below it
+    assert first["wise_ft"] is None
+    assert second["wise_ft"]["alphas"][-1] == 1.0 and second["wise_ft"]["val"][-1] == pytest.approx(second["val_acc"])
