@@ -519,6 +519,7 @@ class Recommender(BaseEstimator):
         return {"feats": feats, "labels": labels, "descriptors": None if descriptors is None else np.asarray(descriptors, float),
                 "n_classes": n_classes or 1}
 
+    @torch.no_grad()
     def _embed(self, inputs: dict[str, Any], seed: int) -> torch.Tensor:
         """[n_batches, D] embeddings of batches sampled from the task's features."""
         desc = None
