@@ -630,7 +630,12 @@ def main() -> None:
         rows = select(new_rows, p, methods, tasks, args.seeds)
         if not rows:
             continue
-        res = {"protocol": p, "title": PROTOCOL_TITLES[p], "summary": summarize(rows),
+        # a run stopped part-way: every method on the same tasks, those that every variant has ranked (all seeds)
+        ranked = [{r["task"] for r in rows if r["method"] == v and r["seed"] == s} for v in args.variants
+                  for s in range(args.seeds)]
+        complete = set.intersection(*ranked) if ranked and all(ranked) else tasks
+        rows = [r for r in rows if r["task"] in complete]
+        res = {"protocol": p, "tasks_ranked": len({r["task"] for r in rows}), "title": PROTOCOL_TITLES[p], "summary": summarize(rows),
                "summary_seed0_truth": summarize(seed0_view(rows)),
                "paired_vs_portfolio": {"regret_at_1": paired(rows, key="regret_at_1"),
                                        "regret_at_3": paired(rows, key="regret_at_3")},
@@ -716,6 +721,13 @@ def _header(meta, args, notes, protocol):
     ]
 
 
+def partial_lines(res, meta):
+    n = res.get("tasks_ranked", meta.n_tasks)
+    return [] if n >= meta.n_tasks else [
+        f"**Partial run**: every method is scored on the {n} of {meta.n_tasks} tasks that every recommender variant "
+        "has ranked so far (the run was stopped; it resumes where it stopped).", ""]
+
+
 def write_loto(out, result, meta, args, notes) -> None:
     res = result["loto"]
     (out / "ranking_benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -725,7 +737,7 @@ def write_loto(out, result, meta, args, notes) -> None:
     committed = cmp_["committed_summary_seed0_truth"]
     pairs = res["paired_vs_portfolio"]["regret_at_1"]
     lines = ["# Leave-one-task-out ranking benchmark", "", f"Command: `{result['command']}`  ", "",
-             *_header(meta, args, notes, "loto"),
+             *_header(meta, args, notes, "loto"), *partial_lines(res, meta),
              "## LOTO, truth = seed mean", "", *method_table(res["summary"], pairs), "", *seed_line(res["summary"]),
              "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
              "### Goals", "", *goal_lines("loto", res["summary"], res["per_family"], pairs, args.variants, committed),
@@ -762,7 +774,7 @@ def write_lofo(out, result, meta, args, notes, loto) -> None:
     plot_lofo({"lofo": res, **({"loto": loto} if loto else {})}, out / "ranking_lofo.png")
     pairs = res["paired_vs_portfolio"]["regret_at_1"]
     lines = ["# Leave-one-family-out ranking benchmark", "", f"Command: `{result['command']}`  ", "",
-             *_header(meta, args, notes, "lofo"),
+             *_header(meta, args, notes, "lofo"), *partial_lines(res, meta),
              "## LOFO, truth = seed mean", "", *method_table(res["summary"], pairs), "", *seed_line(res["summary"]),
              "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
              "(Tasks of one family are not independent; with 8 families the p-values are optimistic.)", "",
