@@ -6,6 +6,10 @@ import argparse
 
 from hyperstar.cli._common import first_set, image_flags, json_flag, load_task, model_flag, print_json, seed_flag, stderr_tty
 
+#: printed when the data is unlike anything in the meta-data
+UNFAMILIAR_NOTICE = ("notice: this data is unlike anything in the meta-data (familiarity {f:.2f}): rankings fall back "
+                     "to the portfolio (the average-rank order over the meta-data's tasks).")
+
 #: the image resolution when neither the flag nor the model says (what every command used before)
 FALLBACK_RESOLUTION = 32
 
@@ -107,12 +111,24 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         task = load_task(args.path, resolution, 3)
         what = f"{args.path} ({len(task)} images, {task.n_classes} classes)"
     recs = rec.recommend(task, k=args.k, budget=args.budget, seed=args.seed)
+    summary = recs.summary()
+    notice = UNFAMILIAR_NOTICE.format(f=recs.familiarity) if recs.unfamiliar else None
     if args.json:
-        print_json([r.to_dict() for r in recs])
+        print_json({**summary, "notice": notice, "recommendations": [r.to_dict() for r in recs]})
         return 0
     print(f"top {len(recs)} configurations for {what}:")
     for r in recs:
-        print(f"{r.rank:>3}. score {r.score:+.2f} ± {r.std:.2f}  {format_config(r.config)}")
+        mark = f"measured {r.config_id}" if r.measured else "extrapolated"
+        print(f"{r.rank:>3}. score {r.score:+.2f} ± {r.std:.2f}  [{mark}]  {format_config(r.config)}")
+    print("(measured: a configuration of the meta-data, with its id; extrapolated: a fresh sample scored by the model "
+          "alone, with no result behind it)")
+    if recs.familiarity is not None:
+        drivers = ", ".join(f"{n} ({f}, {w:.2f})" for n, f, w in recs.driving_tasks)
+        print(f"familiarity {recs.familiarity:.2f} (1: like a sibling of a task in the meta-data, 0: unlike any): "
+              f"ranking = portfolio + {recs.trust:.2f} x task-specific part ({100 * recs.model_share:.0f}% learned "
+              f"model, {100 * (1 - recs.model_share):.0f}% nearest known tasks: {drivers})")
+    if notice:
+        print(notice)
     sims = ", ".join(f"{n} ({s:.2f})" for n, s in rec.similar_tasks(task, k=3, seed=args.seed))
-    print(f"resembles: {sims}")
+    print(f"resembles (learned embedding, cosine): {sims}")
     return 0

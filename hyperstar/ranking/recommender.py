@@ -56,15 +56,48 @@ MODEL_FILE = "model.json"
 
 @dataclass
 class Recommendation:
-    """One ranked configuration: predicted score (per-task z units), its uncertainty, and rank (1 = best)."""
+    """One ranked configuration: predicted score (per-task z units), its uncertainty (the learned model's
+    spread over image batches), and rank (1 = best). ``measured``: the configuration is one of the meta-data's
+    (``config_id`` names it), so its score rests on results; otherwise it is extrapolated (a fresh sample the
+    model scores without any result behind it)."""
 
     rank: int
     config: dict[str, Any]
     score: float
     std: float
+    measured: bool = False
+    config_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, "config": self.config, "score": self.score, "std": self.std}
+        return {"rank": self.rank, "config": self.config, "score": self.score, "std": self.std,
+                "measured": self.measured, "config_id": self.config_id}
+
+
+class Recommendations(list):
+    """The list :meth:`Recommender.recommend` returns (of :class:`Recommendation`, best first), with what the
+    ranking rests on: ``familiarity`` (0 to 1, None for a recommender fitted without the fallback),
+    ``trust`` (weight of the task-specific part against the portfolio, 0 to 1), ``model_share`` (share of the
+    learned model in that part, the rest the neighbours'), and ``driving_tasks`` (the known tasks whose results
+    drive the task-specific part: ``(name, family, weight)``)."""
+
+    familiarity: float | None = None
+    trust: float = 1.0
+    model_share: float = 1.0
+    driving_tasks: list = []
+
+    @property
+    def unfamiliar(self) -> bool:
+        """The data is unlike anything in the meta-data: the ranking is (nearly) the portfolio's."""
+        return self.familiarity is not None and self.trust < UNFAMILIAR_TRUST
+
+    def summary(self) -> dict[str, Any]:
+        return {"familiarity": self.familiarity, "trust": self.trust, "model_share": self.model_share,
+                "unfamiliar": self.unfamiliar,
+                "driving_tasks": [{"task": n, "family": f, "weight": w} for n, f, w in self.driving_tasks]}
+
+
+#: below this trust the task-specific part moves the portfolio's ranking little: ``recommend`` says so
+UNFAMILIAR_TRUST = 0.2
 
 
 def _rank_targets(acc: np.ndarray) -> np.ndarray:
@@ -90,7 +123,11 @@ class Recommender(BaseEstimator):
     loss), ``regression_weight``, ``similarity_weight`` (tasks whose rankings agree get similar
     embeddings), ``use_descriptors``, ``holdout_fraction`` (tasks held out for early stopping),
     ``eval_every``, ``n_fresh_candidates`` (space samples added to the candidates),
-    ``max_images_per_task``, ``resolution``, ``seed``, ``device``, ``progress``.
+    ``fallback`` (``"gated"``: fall back to the average-rank portfolio as the task's familiarity drops, see
+    :mod:`hyperstar.ranking.fallback`; ``"none"``: the learned model alone), ``inner_folds`` / ``inner_steps``
+    (the gate's inner cross-validation: folds of whole meta-training families, each refitting the model for
+    ``inner_steps`` steps, default ``steps // 4``), ``max_images_per_task``, ``resolution``, ``seed``, ``device``,
+    ``progress``.
     """
 
     def __init__(
@@ -114,6 +151,9 @@ class Recommender(BaseEstimator):
         holdout_fraction: float = 0.15,
         eval_every: int = 50,
         n_fresh_candidates: int = 200,
+        fallback: str = "gated",
+        inner_folds: int = 4,
+        inner_steps: int | None = None,
         max_images_per_task: int = 600,
         resolution: int = 32,
         seed: int = 0,
@@ -138,6 +178,9 @@ class Recommender(BaseEstimator):
         self.holdout_fraction = holdout_fraction
         self.eval_every = eval_every
         self.n_fresh_candidates = n_fresh_candidates
+        self.fallback = fallback
+        self.inner_folds = inner_folds
+        self.inner_steps = inner_steps
         self.max_images_per_task = max_images_per_task
         self.resolution = resolution
         self.seed = seed
@@ -170,6 +213,10 @@ class Recommender(BaseEstimator):
         where = "Recommender"
         check_choice(self.encoder, "encoder", where, list_encoders())
         check_choice(self.predictor, "predictor", where, list_predictors())
+        check_choice(self.fallback, "fallback", where, ["gated", "none"])
+        check_int(self.inner_folds, "inner_folds", where, 2)
+        if self.inner_steps is not None:
+            check_int(self.inner_steps, "inner_steps", where, 1)
         for name in ("use_descriptors", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidInputError(f"The '{name}' argument of {where} must be True or False. Got "
@@ -354,6 +401,78 @@ class Recommender(BaseEstimator):
                 embs.append(torch.stack([embed(np.array([t]), g)[0] for _ in range(self.n_batches)]).mean(0))
             self.task_embeddings_ = torch.nn.functional.normalize(torch.stack(embs), dim=1).numpy()
         self.task_families_ = list(meta.families)
+        ids = [c.get("id") for c in meta.manifest.get("configs", [])] if isinstance(meta.manifest, Mapping) else []
+        self.config_ids_ = [str(i) for i in ids] if len(ids) == meta.n_configs and all(ids) else \
+            [f"#{i}" for i in range(meta.n_configs)]
+        self.has_fallback_ = False
+        if self.fallback == "gated":
+            self._fit_fallback(meta, [f.numpy() for f in feats], [y.numpy() for y in labels])
+
+    # ------------------------------------------------------------------ fallback (familiarity, gate)
+
+    def _fit_fallback(self, meta: MetaDataset, feats: list[np.ndarray], labels: list[np.ndarray]) -> None:
+        """Portfolio, neighbour scores, familiarity calibration, and the gate chosen by inner cross-validation
+        over whole families of the meta-training tasks (refitting the learned model on each inner fold)."""
+        from hyperstar.ranking import fallback as fb
+
+        self.portfolio_ = fb.portfolio_scores(meta.final_acc)
+        self.task_z_ = fb.task_z(meta.final_acc)
+        reps, blocks = self._representation(meta.descriptors, feats or None)
+        self.familiarity_model_ = fb.FamiliarityModel().fit(reps, meta.families, blocks)
+        self.familiarity_features_ = bool(feats)
+        folds = fb.inner_folds(meta.families, self.inner_folds)
+        cases = []
+        if len(folds) >= 2:
+            params = {**self.get_params(), "fallback": "none", "progress": False,
+                      "steps": self.inner_steps or max(1, self.steps // 4)}
+            cache = {meta.task_names[t]: (feats[t], labels[t]) for t in range(meta.n_tasks)} if feats else None
+            for k, held in enumerate(folds):
+                train = np.setdiff1d(np.arange(meta.n_tasks), held)
+                inner_meta = meta.subset(train)
+                inner = None
+                if len(train) >= 2:
+                    inner = Recommender(**{**params, "seed": self.seed + 101 + k}).fit(inner_meta, features=cache)
+                fam = fb.FamiliarityModel().fit(reps[train], inner_meta.families, blocks)
+                p = fb.portfolio_scores(inner_meta.final_acc)
+                z = fb.task_z(inner_meta.final_acc)
+                for t in held:
+                    d = fam.distances(reps[t])
+                    z_model = None
+                    if inner is not None:
+                        inputs = inner._inputs_from(feats[t] if feats else None, labels[t] if feats else None,
+                                                    meta.descriptors[t])
+                        z_model = fb.standardize(inner._network_scores(inputs, meta.configs, self.seed)[0])
+                    cases.append({"p": p, "z_model": z_model, "z": z, "distances": d, "scale": fam.scale_,
+                                  "familiarity": fam.familiarity(float(d.min())), "acc": meta.final_acc[t]})
+            self.gate_, table = fb.choose_gate(cases)
+        else:
+            self.gate_, table = fb.Gate(), []
+            logger.warning("One family in the meta-data: the fallback keeps its default gate %s (no inner "
+                           "cross-validation across families possible).", self.gate_)
+        best = min(table, key=lambda r: r["objective"]) if table else None
+        self.gate_cv_ = {"n_folds": len(folds), "n_cases": len(cases), "searched": dict(fb.GATE_GRID),
+                         "chosen": {"gamma": self.gate_.gamma, "beta": self.gate_.beta, "tau": self.gate_.tau},
+                         "chosen_objective": best["objective"] if best else None,
+                         "portfolio_objective": next((r["objective"] for r in table if r["gamma"] == 0.0), None)}
+        self.has_fallback_ = True
+
+    def _representation(self, descriptors, feats) -> tuple[np.ndarray, list[int]]:
+        from hyperstar.ranking.fallback import task_representation
+
+        d = np.atleast_2d(np.asarray(descriptors, dtype=float)) if np.asarray(descriptors).size else None
+        reps = task_representation(d, feats)
+        blocks = ([d.shape[1]] if d is not None else []) + ([reps.shape[1] - (d.shape[1] if d is not None else 0)]
+                                                            if feats else [])
+        return reps, blocks
+
+    def familiarity(self, task, seed: int | None = None) -> dict[str, Any]:
+        """How familiar ``task`` is to the meta-data, and the known tasks that drive its ranking:
+        ``{"familiarity", "trust", "model_share", "unfamiliar", "driving_tasks"}`` (see :class:`Recommendations`)."""
+        self._check_fitted()
+        recs = Recommendations()
+        inputs = self._task_inputs(task)
+        self._explain(recs, inputs, self._fallback_state(inputs))
+        return recs.summary()
 
     @torch.no_grad()
     def _holdout_score(self, hold, embed, config_x, final_acc, budget_features) -> float:
@@ -370,40 +489,126 @@ class Recommender(BaseEstimator):
 
     # ------------------------------------------------------------------ recommend
 
-    def _task_embeddings(self, task, seed: int) -> torch.Tensor:
-        """[n_batches, D] embeddings of batches sampled from ``task`` (a Task or descriptors)."""
+    def _task_inputs(self, task) -> dict[str, Any]:
+        """What the recommender reads of ``task`` (a Task or a dict of descriptors): backbone features and labels
+        (images), descriptors; computed once per call."""
         from hyperstar.data import Task
 
-        descriptors = None
-        if self.use_descriptors_:
-            if isinstance(task, Task):
-                d = task.describe()
-                descriptors = np.array([[as_float(d.get(n)) for n in self.descriptor_names_]])
-            elif isinstance(task, Mapping):
-                descriptors = np.array([[as_float(task.get(n)) for n in self.descriptor_names_]])
-            descriptors = torch.tensor(self._norm_descriptors(descriptors)) if descriptors is not None else None
+        raw = None
+        if isinstance(task, Task):
+            d = task.describe()
+            raw = np.array([as_float(d.get(n)) for n in self.descriptor_names_])
+        elif isinstance(task, Mapping):
+            raw = np.array([as_float(task.get(n)) for n in self.descriptor_names_])
         if not self.encoder_.uses_images:
-            if descriptors is None:
+            if raw is None:
                 raise InvalidInputError("This recommender ranks from task descriptors: pass a Task or a dict of descriptors.")
             logger.info("Ranking from task descriptors alone (the recommender was fitted without images).")
-            emb = self.encoder_(torch.zeros(1, 1, 1), torch.zeros(1, 1, dtype=torch.long), torch.ones(1), descriptors)
-            return emb.expand(self.n_batches, -1)
+            return self._inputs_from(None, None, raw)
         if not isinstance(task, Task):
             raise InvalidInputError(
                 f"This recommender embeds images: pass a hyperstar Task (e.g. Task.from_folder). Got {type(task).__name__}."
             )
         feats, labels = self._task_features(task, key=f"__query__{id(task)}")
         self._extractor()._cache.pop(f"__query__{id(task)}", None)
-        f = torch.as_tensor(feats)
-        y = torch.as_tensor(labels)
-        k = torch.tensor([task.n_classes])
+        return self._inputs_from(feats, labels, raw, n_classes=task.n_classes)
+
+    def _inputs_from(self, feats, labels, descriptors, n_classes: int | None = None) -> dict[str, Any]:
+        if n_classes is None and labels is not None:
+            n_classes = int(np.max(labels)) + 1 if len(labels) else 1
+        return {"feats": feats, "labels": labels, "descriptors": None if descriptors is None else np.asarray(descriptors, float),
+                "n_classes": n_classes or 1}
+
+    @torch.no_grad()
+    def _embed(self, inputs: dict[str, Any], seed: int) -> torch.Tensor:
+        """[n_batches, D] embeddings of batches sampled from the task's features."""
+        desc = None
+        if self.use_descriptors_ and inputs["descriptors"] is not None:
+            desc = torch.tensor(self._norm_descriptors(inputs["descriptors"][None]))
+        if not self.encoder_.uses_images:
+            emb = self.encoder_(torch.zeros(1, 1, 1), torch.zeros(1, 1, dtype=torch.long), torch.ones(1), desc)
+            return emb.expand(self.n_batches, -1)
+        f = torch.as_tensor(inputs["feats"])
+        y = torch.as_tensor(inputs["labels"])
+        k = torch.tensor([inputs["n_classes"]])
         g = np.random.default_rng(seed)
         out = []
         for _ in range(self.n_batches):
             idx = g.choice(len(f), self.batch_images, replace=len(f) < self.batch_images)
-            d = descriptors if descriptors is not None else None
-            out.append(self.encoder_(f[idx][None], y[idx][None], k, d)[0])
+            out.append(self.encoder_(f[idx][None], y[idx][None], k, desc)[0])
         return torch.stack(out)
+
+    def _task_embeddings(self, task, seed: int) -> torch.Tensor:
+        """[n_batches, D] embeddings of batches sampled from ``task`` (a Task or descriptors)."""
+        return self._embed(self._task_inputs(task), seed)
+
+    @torch.no_grad()
+    def _network_scores(self, inputs, configs, seed: int, budget: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The learned predictor alone: (mean, std) over image batches per configuration."""
+        from hyperstar.models.predictors import budget_features
+
+        budget = self.max_budget_ if budget is None else budget
+        emb = self._embed(inputs, seed)
+        x = torch.tensor(encode(list(configs), self._space()))
+        b = budget_features(torch.full((emb.shape[0], x.shape[0]), int(budget)), self.max_budget_)
+        pred = self.predictor_(emb, x, b).numpy()  # [n_batches, M]
+        return pred.mean(0), pred.std(0)
+
+    def _fallback_state(self, inputs) -> dict[str, Any] | None:
+        """Familiarity, trust and neighbour weights for one task (None without the fallback)."""
+        from hyperstar.ranking import fallback as fb
+
+        if not getattr(self, "has_fallback_", False):
+            return None
+        feats = [inputs["feats"]] if self.familiarity_features_ else None
+        descriptors = inputs["descriptors"] if inputs["descriptors"] is not None else np.full(len(self.descriptor_names_),
+                                                                                             np.nan)
+        rep, _ = self._representation(descriptors[None] if len(self.descriptor_names_) else np.zeros((1, 0)), feats)
+        fam = self.familiarity_model_
+        d = fam.distances(rep[0])
+        familiarity = fam.familiarity(float(d.min()))
+        weights = fb.neighbour_weights(d, fam.scale_, self.gate_.tau)
+        return {"familiarity": familiarity, "trust": self.gate_.weight(familiarity), "weights": weights,
+                "distances": d}
+
+    def _explain(self, recs: "Recommendations", inputs, state) -> None:
+        if state is None:
+            return
+        recs.familiarity = float(state["familiarity"])
+        recs.trust = float(state["trust"])
+        recs.model_share = float(self.gate_.beta)
+        order = np.argsort(-state["weights"], kind="stable")[:3]
+        recs.driving_tasks = [(self.task_names_[i], self.task_families_[i], float(state["weights"][i])) for i in order]
+
+    def _combined(self, inputs, configs, seed: int, budget: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+        """(score, std, measured index or -1, fallback state) of ``configs``: the gated combination where the
+        recommender has its fallback, the learned model's scores otherwise."""
+        from hyperstar.ranking import fallback as fb
+
+        index = {config_key(c): i for i, c in enumerate(self.configs_)}
+        measured = np.array([index.get(config_key(c), -1) for c in configs])
+        state = self._fallback_state(inputs)
+        if state is None:
+            mean, std = self._network_scores(inputs, configs, seed, budget)
+            return mean, std, measured, None
+        C = len(self.configs_)
+        mean, std = self._network_scores(inputs, [*self.configs_, *configs], seed, budget)
+        mu, sd = mean[:C].mean(), mean[:C].std()
+        z_model = (mean - mu) / (sd if sd > 1e-12 else 1.0)
+        z_nb = fb.neighbour_scores(self.task_z_, state["weights"])
+        on_configs = fb.combine(self.portfolio_, z_model[:C], z_nb, state["trust"], self.gate_.beta)
+        score = np.empty(len(configs))
+        fresh = measured < 0
+        score[~fresh] = on_configs[measured[~fresh]]
+        if fresh.any():
+            # an extrapolated configuration: its nearest measured one's portfolio score, moved toward the model's
+            # own score only as far as the model is trusted
+            conf = state["trust"] * self.gate_.beta
+            x_known = encode(self.configs_, self._space())
+            x_new = encode([c for c, f in zip(configs, fresh) if f], self._space())
+            nn = np.argmin(((x_new[:, None, :] - x_known[None]) ** 2).sum(-1), axis=1)
+            score[fresh] = (1 - conf) * self.portfolio_[nn] + conf * z_model[C:][fresh]
+        return score, std[C:], measured, state
 
     def score(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
               seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -412,27 +617,35 @@ class Recommender(BaseEstimator):
                       DeprecationWarning, stacklevel=2)
         return self.predict(task, configs, budget=budget, seed=seed, return_std=True)
 
-    @torch.no_grad()
-    def predict(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
-                seed: int | None = None, return_std: bool = False):
-        """Predicted score (mean over image batches) per configuration; with ``return_std``, ``(mean, std)``.
-
-        ``budget`` (epochs, default: the meta-data's largest): a budget past the largest the meta-data holds is
-        ranked as that largest one, with a one-line warning (the predictor has never seen longer runs).
-        """
-        from hyperstar.models.predictors import budget_features
-
-        self._check_fitted()
+    def _budget(self, budget) -> int:
         budget = self.max_budget_ if budget is None else check_int(budget, "budget", "recommend", 1)
         if budget > self.max_budget_:
             warnings.warn(f"The budget {budget} is past the {self.max_budget_} epochs of the meta-data this recommender "
-                          f"learned from; ranking for {self.max_budget_} epochs instead.", UserWarning, stacklevel=3)
+                          f"learned from; ranking for {self.max_budget_} epochs instead.", UserWarning, stacklevel=4)
             budget = self.max_budget_
-        emb = self._task_embeddings(task, self.seed if seed is None else seed)
-        x = torch.tensor(encode(list(configs), self._space()))
-        b = budget_features(torch.full((emb.shape[0], x.shape[0]), int(budget)), self.max_budget_)
-        pred = self.predictor_(emb, x, b).numpy()  # [n_batches, M]
-        return (pred.mean(0), pred.std(0)) if return_std else pred.mean(0)
+        return budget
+
+    @torch.no_grad()
+    def predict(self, task, configs: Sequence[Mapping[str, Any]], budget: int | None = None,
+                seed: int | None = None, return_std: bool = False, learned_only: bool = False):
+        """Predicted score per configuration (higher is better); with ``return_std``, ``(mean, std)`` (std: the
+        learned model's spread over image batches).
+
+        With the fallback (``fallback="gated"``, the default) the score is the portfolio's, moved toward the
+        learned model and the nearest known tasks as far as the task's familiarity allows (see
+        :mod:`hyperstar.ranking.fallback`); ``learned_only=True`` gives the learned model's own scores.
+        ``budget`` (epochs, default: the meta-data's largest): a budget past the largest the meta-data holds is
+        ranked as that largest one, with a one-line warning (the predictor has never seen longer runs).
+        """
+        self._check_fitted()
+        budget = self._budget(budget)
+        seed = self.seed if seed is None else seed
+        inputs = self._task_inputs(task)
+        if learned_only:
+            mean, std = self._network_scores(inputs, configs, seed, budget)
+        else:
+            mean, std, _, _ = self._combined(inputs, list(configs), seed, budget)
+        return (mean, std) if return_std else mean
 
     def candidates(self, n_fresh: int | None = None, seed: int | None = None) -> list[dict[str, Any]]:
         """Default candidates: the meta-dataset's configurations plus fresh samples from the space."""
@@ -453,8 +666,14 @@ class Recommender(BaseEstimator):
         return [dict(r.config) for r in self.recommend(task, k=k, candidates=candidates)]
 
     def recommend(self, task, k: int = 10, candidates: Sequence[Mapping[str, Any]] | None = None,
-                  budget: int | None = None, seed: int | None = None) -> list[Recommendation]:
-        """The ``k`` best-scored candidate configurations for ``task``, best first."""
+                  budget: int | None = None, seed: int | None = None) -> Recommendations:
+        """The ``k`` best-scored candidate configurations for ``task``, best first (a :class:`Recommendations`
+        list: it also says how familiar the task is and which known tasks drive the ranking).
+
+        Each is marked ``measured`` (one of the meta-data's configurations, with its ``config_id``) or not
+        (extrapolated). With the fallback, at most ``floor(trust * model_share * k)`` extrapolated configurations
+        enter the top ``k`` (none for a task unlike the meta-data), the rest follow the measured ones.
+        """
         self._check_fitted()
         if candidates is None:
             candidates = self.candidates(seed=seed)
@@ -464,10 +683,31 @@ class Recommender(BaseEstimator):
             raise InvalidInputError("The 'candidates' argument of recommend is empty; pass at least one configuration.")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max(500, len(candidates)):
             raise InvalidInputError(f"The 'k' argument of recommend must be an int in [1, {max(500, len(candidates))}]. Got {k!r}.")
-        mean, std = self.predict(task, candidates, budget=budget, seed=seed, return_std=True)
-        order = np.argsort(-mean, kind="stable")[: int(k)]
-        return [Recommendation(rank=i + 1, config=dict(candidates[j]), score=float(mean[j]), std=float(std[j]))
-                for i, j in enumerate(order)]
+        budget = self._budget(budget)
+        inputs = self._task_inputs(task)
+        mean, std, measured, state = self._combined(inputs, list(candidates), self.seed if seed is None else seed,
+                                                    budget)
+        order = np.argsort(-mean, kind="stable")
+        if state is not None:
+            quota = int(math.floor(state["trust"] * self.gate_.beta * int(k) + 1e-9))
+            top, later, n_fresh = [], [], 0
+            for j in order:
+                if measured[j] < 0 and n_fresh >= quota:
+                    later.append(j)
+                else:
+                    n_fresh += measured[j] < 0
+                    top.append(j)
+                if len(top) >= int(k):
+                    break
+            order = np.array((top + later)[: int(k)], dtype=int)
+        order = order[: int(k)]
+        out = Recommendations(
+            Recommendation(rank=i + 1, config=dict(candidates[j]), score=float(mean[j]), std=float(std[j]),
+                           measured=bool(measured[j] >= 0),
+                           config_id=self.config_ids_[measured[j]] if measured[j] >= 0 else None)
+            for i, j in enumerate(order))
+        self._explain(out, inputs, state)
+        return out
 
     @torch.no_grad()
     def similar_tasks(self, task, k: int = 5, seed: int | None = None) -> list[tuple[str, float]]:
@@ -494,6 +734,16 @@ class Recommender(BaseEstimator):
         tensors["task_embeddings"] = torch.tensor(self.task_embeddings_)
         tensors["desc_mean"] = torch.tensor(self.desc_mean_)
         tensors["desc_std"] = torch.tensor(self.desc_std_)
+        fallback = None
+        if getattr(self, "has_fallback_", False):
+            fam = self.familiarity_model_
+            for name, value in (("portfolio", self.portfolio_), ("task_z", self.task_z_), ("familiarity.mean", fam.mean_),
+                                ("familiarity.std", fam.std_), ("familiarity.points", fam.points_),
+                                ("familiarity.cross", fam.cross_)):
+                tensors[f"fallback.{name}"] = torch.tensor(np.asarray(value, dtype=np.float64))
+            fallback = {"gate": {"gamma": self.gate_.gamma, "beta": self.gate_.beta, "tau": self.gate_.tau},
+                        "gate_cv": self.gate_cv_, "familiarity_features": self.familiarity_features_,
+                        "block_sizes": fam.block_sizes_, "scale": fam.scale_}
         buffer = io.BytesIO()
         torch.save(tensors, buffer)
         weights = buffer.getvalue()
@@ -514,6 +764,8 @@ class Recommender(BaseEstimator):
             "task_families": self.task_families_,
             "holdout_tasks": self.holdout_tasks_,
             "holdout_score": self.holdout_score_,
+            "config_ids": self.config_ids_,
+            "fallback": fallback,
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
         }
         text = (json.dumps(json_safe(info), indent=1, allow_nan=False) + "\n").encode()
@@ -585,6 +837,23 @@ class Recommender(BaseEstimator):
         rec.desc_mean_ = tensors["desc_mean"].numpy()
         rec.desc_std_ = tensors["desc_std"].numpy()
         rec.task_embeddings_ = tensors["task_embeddings"].numpy()
+        rec.config_ids_ = info.get("config_ids") or [f"#{i}" for i in range(len(rec.configs_))]
+        rec.has_fallback_ = False
+        fallback = info.get("fallback")
+        if fallback:  # models saved before the fallback have none: the learned model alone, as they ranked
+            from hyperstar.ranking.fallback import FamiliarityModel, Gate
+
+            rec.gate_ = Gate(**fallback["gate"])
+            rec.gate_cv_ = fallback["gate_cv"]
+            rec.familiarity_features_ = bool(fallback["familiarity_features"])
+            rec.portfolio_ = tensors["fallback.portfolio"].numpy()
+            rec.task_z_ = tensors["fallback.task_z"].numpy()
+            fam = FamiliarityModel()
+            fam.mean_, fam.std_ = tensors["fallback.familiarity.mean"].numpy(), tensors["fallback.familiarity.std"].numpy()
+            fam.points_, fam.cross_ = tensors["fallback.familiarity.points"].numpy(), tensors["fallback.familiarity.cross"].numpy()
+            fam.block_sizes_, fam.scale_ = [int(b) for b in fallback["block_sizes"]], float(fallback["scale"])
+            rec.familiarity_model_ = fam
+            rec.has_fallback_ = True
         backbone_state = {k[len("backbone."):]: v for k, v in tensors.items() if k.startswith("backbone.")}
         rec.backbone_ = None
         if backbone_state:

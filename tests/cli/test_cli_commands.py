@@ -135,7 +135,7 @@ def task_resolutions(monkeypatch):
 
 def test_recommend_takes_the_image_resolution_from_the_model(model_at_16, image_folder, task_resolutions, capsys):
     assert main(["recommend", str(image_folder), "-k", "3", "--model", str(model_at_16), "--json"]) == 0
-    assert [r["rank"] for r in json.loads(capsys.readouterr().out)] == [1, 2, 3]
+    assert [r["rank"] for r in json.loads(capsys.readouterr().out)["recommendations"]] == [1, 2, 3]
     assert main(["recommend", str(image_folder), "-k", "3", "--model", str(model_at_16), "--resolution", "24"]) == 0
     assert "resembles" in capsys.readouterr().out
     assert task_resolutions == [16, 24]  # the model's, then the flag's
@@ -181,11 +181,11 @@ def test_recommend_ranks_a_task_known_only_by_its_descriptors(tmp_path, capsys):
     capsys.readouterr()
     described = {"n_images": 900, "n_classes": 6}
     assert main(["recommend", "--model", str(model), "--descriptors", json.dumps(described), "-k", "3", "--json"]) == 0
-    inline = json.loads(capsys.readouterr().out)
+    inline = json.loads(capsys.readouterr().out)["recommendations"]
     (tmp_path / "d.json").write_text(json.dumps(described))
     assert main(["recommend", "--model", str(model), "--descriptors", str(tmp_path / "d.json"), "-k", "3",
                  "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == inline and len(inline) == 3
+    assert json.loads(capsys.readouterr().out)["recommendations"] == inline and len(inline) == 3
     assert main(["recommend", "--model", str(model), "--descriptors", json.dumps(described), "-k", "1"]) == 0
     text = capsys.readouterr().out
     assert all(f"{k}=" in text for k in inline[0]["config"])  # the whole configuration, not five values of it

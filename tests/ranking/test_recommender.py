@@ -157,7 +157,7 @@ def test_cli_fit_then_recommend_json_on_an_unseen_folder(synthetic_meta, image_f
 
     def ranking():
         assert main(["recommend", str(image_folder), "-k", "4", "--model", str(model), "--json"]) == 0
-        return json.loads(capsys.readouterr().out)
+        return json.loads(capsys.readouterr().out)["recommendations"]
 
     first = ranking()
     assert [r["rank"] for r in first] == [1, 2, 3, 4]
