@@ -374,7 +374,7 @@ def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tas
         lines += ["", f"Random search: {100 * a['reached_fraction']:.0f}% reached, median {ht.fmt_budget(a['median'], B)}, "
                   f"censored mean {a['censored_mean']:.0f} epochs over the stored configurations; through the mapping "
                   f"{100 * b['reached_fraction']:.0f}%, {ht.fmt_budget(b['median'], B)}, {b['censored_mean']:.0f}."]
-    lines += ["", f"Mean seconds per run: " + ", ".join(
+    lines += ["", "Mean seconds per run: " + ", ".join(
         f"`{m}` {d['seconds_mean']:.1f}" for m, d in res0["methods"].items()) + ".", "",
               f"![anytime regret]({name}_regret.png)", ""]
     (out / f"{name}.md").write_text("\n".join(lines))
