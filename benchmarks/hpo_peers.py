@@ -374,6 +374,11 @@ def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tas
         lines += ["", f"Random search: {100 * a['reached_fraction']:.0f}% reached, median {ht.fmt_budget(a['median'], B)}, "
                   f"censored mean {a['censored_mean']:.0f} epochs over the stored configurations; through the mapping "
                   f"{100 * b['reached_fraction']:.0f}%, {ht.fmt_budget(b['median'], B)}, {b['censored_mean']:.0f}."]
+    per_unit = sum(d["seconds_mean"] * (1 if not METHODS[m]["knowledge"] else len(summary))
+                   for m, d in res0["methods"].items() if m in methods)
+    lines += ["", f"Size: one (task, seed) of every method and protocol costs about {per_unit:.0f} s of one core; the "
+              f"full run ({len(tasks)} tasks x {seeds} seeds) about {per_unit * len(tasks) * seeds / 3600:.1f} "
+              "process-hours (SMAC3 and BOHB dominate)."]
     lines += ["", "Mean seconds per run: " + ", ".join(
         f"`{m}` {d['seconds_mean']:.1f}" for m, d in res0["methods"].items()) + ".", "",
               f"![anytime regret]({name}_regret.png)", ""]
@@ -384,6 +389,29 @@ def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tas
     ht._write_json(out / f"{name}.json", {"settings": s, "command": command, "versions": versions(), "n_runs": len(rows),
                                           "n_runs_expected": expected, "partial": partial, "summary": ht._plain(plain)})
     return {"partial": partial, "n_runs": len(rows), "expected": expected}
+
+
+def reproduce(rows: list[dict], rankings: dict, meta_path: str, s: dict, n: int) -> None:
+    """Re-run up to ``n`` stored rows in this process and say whether their trajectories come out the same."""
+    ht._init_run_worker(meta_path)
+    meta = ht._RUN["meta"]
+    picked, seen = [], set()
+    for r in sorted(rows, key=lambda r: (r["seed"], r["task"])):
+        if r["method"] not in seen and len(picked) < n:
+            seen.add(r["method"])
+            picked.append(r)
+    bad = 0
+    for r in picked:
+        t = meta.task_names.index(r["task"])
+        P = r["protocol"] if r["protocol"] != "none" else "loto"
+        ranking = rankings.get(P, {}).get(r["task"]) if METHODS[r["method"]]["knowledge"] == "hyperstar" else None
+        again = _run_job(r["method"], P, t, r["seed"], ranking, s)
+        same = again["steps"] == r["steps"] and again["total_epochs"] == r["total_epochs"]
+        bad += not same
+        print(f"{'same' if same else 'DIFFERENT'}: {r['method']} / {r['protocol']} / {r['task']} / seed {r['seed']}")
+    print(f"hpo_peers: {len(picked) - bad} of {len(picked)} rows reproduced exactly.")
+    if bad:
+        raise SystemExit(1)
 
 
 # --------------------------------------------------------------------------- main
@@ -402,6 +430,9 @@ def main() -> None:
     parser.add_argument("--name", default="hpo_peers")
     parser.add_argument("--refit", action="store_true", help="refit the cached rankings (after changing the recommender)")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--reproduce", type=int, default=0, metavar="N",
+                        help="re-run N finished rows from scratch (one per method, spread over tasks and seeds), "
+                             "compare them with the stored ones and exit")
     args = parser.parse_args()
 
     meta = load_meta_dataset(args.meta, allow_incomplete=False)
@@ -444,6 +475,9 @@ def main() -> None:
             rows[(r["method"], r["protocol"], r["task"], r["seed"])] = r
         return list(rows.values())
 
+    if args.reproduce:
+        reproduce(finished(), rankings, meta_path, s, args.reproduce)
+        return
     if not args.report_only:
         done = {(r["method"], r["protocol"], r["task"], r["seed"]) for r in finished()}
         jobs = sorted({(seed, t, m, protocol_of(m, P)) for seed in range(args.seeds) for t in tasks for m in args.methods
