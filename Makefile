@@ -29,9 +29,17 @@ test-all: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/hyperstar demo
 
-# Benchmark-only dependencies (Optuna, for benchmarks/hpo_tabular.py): the `bench` extra.
+# Benchmark-only dependencies (benchmarks/hpo_tabular.py, benchmarks/hpo_peers.py): the `bench` extra (Optuna,
+# SMAC3), then the two peers whose pins clash with the project's: NePS 0.17 pins networkx<3 (scikit-image, used
+# to render the task suite, needs >=3; NePS runs with 3.x, so networkx is put back), DEHB 0.1.2 pins numpy<2
+# (it runs with numpy 2: installed without its dependencies, plus loguru, its logger).
+NEPS_PIN := neural-pipeline-search==0.17.0
+DEHB_PIN := dehb==0.1.2
 bench-deps: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/pip install --quiet --disable-pip-version-check $(NEPS_PIN)
+	$(BIN)/pip install --quiet --disable-pip-version-check 'networkx>=3'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(DEHB_PIN) 'loguru>=0.5.3'
 
 clean-venv:
 	rm -rf $(VENV)

@@ -262,10 +262,11 @@ def _hb_epochs_per_iteration(i: int, min_budget: float, max_budget: int, eta: fl
     return float(sum(n * (b - (bs[k - 1] if k else 0.0)) for k, (n, b) in enumerate(zip(ns, bs))))
 
 
-def _hpbandster_run(meta, t, method, seed, ranking, s) -> dict:
+def _hpbandster_run(meta, t, method, seed, ranking, s, spec: dict | None = None) -> dict:
+    """One hpbandster run of ``method`` (or of ``spec``, a METHODS-like entry: hpo_peers.py's), to ``s["budget"]``."""
     from hyperstar.hpo import run_tabular
 
-    spec = METHODS[method]
+    spec = spec or METHODS[method]
     n_iter, spent = 0, 0.0
     while spent < s["budget"]:
         spent += _hb_epochs_per_iteration(n_iter, s["min_budget"], s["max_budget"], s["eta"], spec["optimizer"])
@@ -275,7 +276,7 @@ def _hpbandster_run(meta, t, method, seed, ranking, s) -> dict:
     n_iter = int(math.ceil(n_iter * 1.3))
     while True:
         r = run_tabular(meta, t, spec["optimizer"], warm_start=spec["warm_start"],
-                        ranking=ranking if spec.get("ranking") == "hyperstar" else None,
+                        ranking=ranking if spec.get("ranking") else None,
                         adaptive=spec.get("adaptive", False), generator_options=spec.get("generator_options"),
                         bracket_order=spec.get("bracket_order", "aggressive_first"),
                         seed=seed, min_budget=s["min_budget"],
