@@ -81,7 +81,7 @@ def resolve_ranking(task: Any = None, *, recommender=None, ranking: Sequence[Any
     if not warm_start:
         return []
     if ranking is not None:
-        out = as_ranking(ranking)
+        out = as_ranking(ranking, getattr(meta, "space", None))  # a meta-dataset's configurations over its space
         if not out:
             raise InvalidInputError("The 'ranking' is empty; pass configurations best first, or warm_start=False.")
         return out

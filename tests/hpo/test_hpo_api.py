@@ -9,6 +9,7 @@ from hpo_support import lines, wait_until
 
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.hpo import tune
+from hyperstar.space import validate_configuration
 
 
 def test_tune_with_thread_workers_logs_plots_and_follows_the_ranking(tiny_task, tmp_path, meta):
@@ -18,7 +19,8 @@ def test_tune_with_thread_workers_logs_plots_and_follows_the_ranking(tiny_task, 
              ping_interval=1)
     run = tmp_path / "run"
     logged = [json.loads(x)[1] for x in lines(run / "configs.json")]
-    assert logged == ranking
+    # the meta-data's version-1 configurations, read in tune's space (version 2) with the techniques off
+    assert logged == [validate_configuration(c) for c in ranking]
     assert r.n_jobs == 4 and r.n_new_jobs == 4 and r.budget == 3.0
     assert r.incumbent in ranking and 0.0 <= r.val_acc <= 1.0 and 0.0 <= r.test_acc <= 1.0
     for name in ("trajectory.png", "result.json", "run.json", "ranking.json", "results.json"):
@@ -81,7 +83,7 @@ def test_a_second_tune_on_a_busy_run_dir_is_refused_at_once_and_the_first_run_is
     assert "error" not in out, out.get("error")
     r = out["result"]
     assert r.n_jobs == 4 and r.n_new_jobs == 4 and r.incumbent in ranking
-    assert [json.loads(x)[1] for x in lines(run / "configs.json")] == ranking
+    assert [json.loads(x)[1] for x in lines(run / "configs.json")] == [validate_configuration(c) for c in ranking]
     assert len(lines(run / "results.json")) == 4 and (run / "run.json").read_text() == settings
     # The lock ends with the run: the finished run resumes (nothing left to compute).
     again = tune(tiny_task, "hb", resume=True, **kwargs)
