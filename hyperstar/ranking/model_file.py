@@ -115,7 +115,7 @@ def load_model(cls, path: str | Path):
         raise ModelFileError(f"'{weights_path}' is truncated or damaged (its SHA-256 is not the one {MODEL_FILE} "
                              f"records). {todo}")
     try:
-        return cls._from_saved(info, tensors)
+        return _from_saved(cls, info, tensors)
     except InvalidInputError as exc:
         raise ModelFileError(f"'{folder}' holds a recommender this hyperstar cannot rebuild ({exc}). {todo}") from None
     except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as exc:
