@@ -464,10 +464,13 @@ def main() -> None:
             rankings[P] = lofo_rankings(meta, meta_path, out, args.workers, args.refit)
     hashes = {P: {name: ht.ranking_hash(o) for name, o in r.items()} for P, r in rankings.items()}
 
+    names = {meta.task_names[t] for t in tasks}
+
     def finished() -> list[dict]:
+        """The valid rows of the tasks asked for (``--tasks`` restricts the report too: same tasks for all)."""
         rows = {}
         for r in read_records(rows_path):
-            if r.get("settings") != run_key or r["method"] not in METHODS:
+            if r.get("settings") != run_key or r["method"] not in METHODS or r["task"] not in names:
                 continue
             if METHODS[r["method"]]["knowledge"] == "hyperstar" and \
                     r.get("ranking_hash") != hashes.get(r["protocol"], {}).get(r["task"], r.get("ranking_hash")):
