@@ -467,10 +467,11 @@ def main() -> None:
     names = {meta.task_names[t] for t in tasks}
 
     def finished() -> list[dict]:
-        """The valid rows of the tasks asked for (``--tasks`` restricts the report too: same tasks for all)."""
+        """The valid rows of the tasks and seeds asked for (``--tasks``, ``--seeds``: every method on the same runs)."""
         rows = {}
         for r in read_records(rows_path):
-            if r.get("settings") != run_key or r["method"] not in METHODS or r["task"] not in names:
+            if r.get("settings") != run_key or r["method"] not in METHODS or r["task"] not in names \
+                    or r["seed"] >= args.seeds:
                 continue
             if METHODS[r["method"]]["knowledge"] == "hyperstar" and \
                     r.get("ranking_hash") != hashes.get(r["protocol"], {}).get(r["task"], r.get("ranking_hash")):
