@@ -43,8 +43,7 @@ def heatmap(meta: MetaDataset, result: dict[str, Any], path: Path) -> None:
     acc = meta.final_acc[rows][:, result["portfolio_order"]]
     gap = 100 * (acc - np.nanmax(acc, axis=1, keepdims=True))
     fig, ax = plt.subplots(figsize=(max(8, 0.09 * acc.shape[1] + 4), max(4, 0.24 * len(rows) + 1.8)))
-    cmap = matplotlib.colormaps["magma"].copy()
-    cmap.set_bad("#d0d0d0")
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="#d0d0d0")
     im = ax.imshow(np.ma.masked_invalid(np.clip(gap, -50, 0)), aspect="auto", cmap=cmap, vmin=-50, vmax=0, interpolation="nearest")
     ax.set_yticks(range(len(rows)), [meta.task_names[t] for t in rows], fontsize=6)
     fam_of_rows = [meta.families[t] for t in rows]
