@@ -430,6 +430,10 @@ def elr_analysis(meta: MetaDataset, acc: np.ndarray, tasks: np.ndarray, top_k: i
     # how much the answer depends on the choices made above
     variants = [(f"top-{k}", dist, best_log_elr(acc, elr, sgd, k)) for k in (1, 3, 10) if k != top_k]
     variants.append((f"top-{top_k}, linear probes included", dist, best_log_elr(acc, elr, opt == "sgd", top_k)))
+    full = (opt == "sgd") & np.array([c.get("train_mode", "full") == "full" for c in configs])
+    if full.sum() >= top_k:
+        variants.append((f"top-{top_k}, whole-network SGD only ({int(full.sum())} configurations, Li et al.'s setting)", dist,
+                         best_log_elr(acc, elr, full, top_k)))
     if grouped:
         hand = [f for f in ("mnist", "sklearn_digits") if f in set(fam)]
         if hand:

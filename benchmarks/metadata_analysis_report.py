@@ -107,7 +107,7 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
              f"{len(cov) - 1} families x {meta['n_configs']} configurations x {meta['max_budget']} epochs. "
              f"Accuracies are final validation accuracies, the mean over each cell's seeds. Ran in {meta['seconds']:.1f} s; "
              f"{meta['n_boot']} bootstrap draws, seed {meta['seed']}.", "",
-             "## Coverage", "", "| family | tasks | complete | analysed | cells filled | cells with 2+ seeds | seeds per filled cell |",
+             "## Summary", "", *findings(result), "", "## Coverage", "", "| family | tasks | complete | analysed | cells filled | cells with 2+ seeds | seeds per filled cell |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in cov:
         lines.append(f"| {r['family']} | {r['tasks']} | {r['tasks_complete']} | {r['tasks_analysed']} | "
@@ -150,6 +150,9 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
                   "| ranking from | Spearman with the held-out task | regret@1 (points) |", "|---|---:|---:|",
                   f"| all other tasks (portfolio) | {_f(lo['global_spearman'], '.3f')} | {_f(lo['global_regret_at_1'], '.2f')} |",
                   f"| other tasks of its family | {_f(lo['family_spearman'], '.3f')} | {_f(lo['family_regret_at_1'], '.2f')} |"]
+    if lo.get("tasks"):
+        lines += ["", "A family's ranking averages fewer tasks (1 to a few here) than the global one, so it is noisier: "
+                  "a lower Spearman can come from that alone."]
     lines += ["", f"**Shared vs task-specific.** {ag['summary']}", "",
               "## 3. Best effective learning rate by family (Li et al., ICLR 2020)", "",
               f"ELR = lr / (1 - momentum) for SGD ({e['sgd_configs']} SGD configurations that train more than the head; "
@@ -199,6 +202,30 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
               "by the portfolio's mean rank (best left); colour: accuracy minus the task's best.", "",
               f"![heatmap]({stem}_heatmap.png)", ""]
     return lines
+
+
+def findings(result: dict[str, Any]) -> list[str]:
+    """The headline of each section, as bullets (read from the numbers, so they hold for any meta-dataset)."""
+    fams, e, noise = result["families"], result["elr"], result["noise"][-1]
+    far = [f for f in fams if math.isfinite(f["portfolio_gap_to_family_best"])]
+    worst = max(far, key=lambda f: f["portfolio_gap_to_family_best"]) if far else None
+    out = [f"- Best configurations: the portfolio's #1 ({result['portfolio'][0]['config']}) is also #1 in "
+           f"{sum(f['portfolio_top_rank_in_family'] == 1 for f in fams)} of {len(fams)} families; "
+           f"{len({f['best'][0]['config'] for f in fams})} distinct configurations are some family's #1"
+           + (f"; the largest gap to a family's #1 is {worst['portfolio_gap_to_family_best']:.1f} points ({worst['family']})." if worst else ".")]
+    out.append(f"- Task dependence: {result['agreement']['summary']}")
+    d = e["distance"]
+    slope = (f" (best ELR far / near: a factor {d['factor']:.2f}, 95% interval {_ci([10 ** v for v in d['slope_bootstrap_95']], '.2f')})"
+             if "factor" in d and all(math.isfinite(v) for v in d["slope_bootstrap_95"]) else "")
+    out.append(f"- Effective learning rate, Li et al.: {d['verdict']}{slope}. Sensitivity: "
+               + "; ".join(f"{v['variant']}: {v['verdict'].split(':')[0]}" for v in e["sensitivity"]) + ".")
+    if noise.get("cells_2plus_seeds"):
+        out.append(f"- Seed noise: two seeds of one cell differ by {noise['mean_abs_diff']:.2f} +- {_f(noise['mean_abs_diff_se'])} points "
+                   f"on average ({noise['cells_2plus_seeds']} cells with 2+ seeds); a cell's mean has a standard error of "
+                   f"{noise['se_cell_mean']:.2f} points at the median {noise['median_seeds_per_cell']} seed(s) per cell.")
+    else:
+        out.append("- Seed noise: no cell has two seeds yet.")
+    return out
 
 
 def summarise(result: dict[str, Any]) -> None:
