@@ -165,6 +165,12 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
         lines.append(f"| {r['family']} | {'yes' if r['near'] else 'no'} | {r['tasks']} | {_f(r['best_elr_median'], '.3g')} | "
                      f"{_f(r['best_elr_min'], '.3g')} | {_f(r['best_elr_max'], '.3g')} | {_f(r['best_adamw_lr_median'], '.2g')} | "
                      f"{_f(r['top_k_adamw_fraction'], '.2f')} |")
+    lines += ["", f"Per task: its best ELR and its top-{e['top_k']} configurations overall (SGD: ELR; AdamW: lr; "
+              "LP: linear probe).", "", f"| task | family | best ELR | top-{e['top_k']} configurations |", "|---|---|---:|---|"]
+    for p in e["per_task"]:
+        tops = ", ".join(f"{c['config']} {'SGD' if c['optimizer'] == 'sgd' else 'AdamW'}"
+                         f"{' LP' if c['train_mode'] == 'linear_probe' else ''} {c['elr_or_lr']:.2g}" for c in p["top_k"])
+        lines.append(f"| {p['task']} | {p['family']} | {_f(p['best_elr'], '.3g')} | {tops} |")
     d = e["distance"]
     lines += ["", f"Distance to the source domain (rendered glyphs and shapes): {d['measure']}."]
     if result["near_families_missing"]:
