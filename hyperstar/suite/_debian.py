@@ -207,12 +207,14 @@ def discover(
                 continue  # a link into a reserved package (or a broken link): never read
             if max_pixels is not None and _pixels(real) > max_pixels:
                 continue
-            candidates.append(Entry(real, f"{package}:{rel}", hit[0], f"{package}:{hit[1]}"))
-    candidates.sort(key=lambda e: e.rel)
+            entry = Entry(real, f"{package}:{rel}", hit[0], f"{package}:{hit[1]}")
+            candidates.append((path.is_symlink(), entry))
+    # Of identical files, keep the real file over a link, then the shortest name, then the path.
+    candidates.sort(key=lambda c: (c[0], len(PurePosixPath(c[1].rel).name), c[1].rel))
     # 1-2: one entry per real file, then per content (hash only sizes that collide).
     seen_real: set[str] = set()
     unique = []
-    for e in candidates:
+    for _, e in candidates:
         if e.path not in seen_real:
             seen_real.add(e.path)
             unique.append(e)
