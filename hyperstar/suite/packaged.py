@@ -11,7 +11,8 @@ Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``wesnoth_
 - ``classes`` (list of class names) or ``n_classes`` (a seeded random subset of the classes
   that have enough images); default: every class with enough images.
 - ``per_class``: images per class (balanced), or None: every distinct image of each class.
-- ``min_per_class`` (default 10): with ``per_class=None``, classes with fewer are left out.
+- ``min_per_class`` (default 10): with ``per_class=None``, classes with fewer are left out;
+  ``max_per_class``: with ``per_class=None``, at most this many of a class (a seeded draw).
 - ``versions``: ``{package: version}`` the recipe was recorded with; building on another
   installed version raises (the images would differ). ``digest``: the recorded digest of the
   files used (see the task's ``provenance``); a different one raises.
@@ -48,6 +49,7 @@ import numpy as np
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.suite._core import ChoiceParam, IntParam, pick_classes, register_family
 from hyperstar.suite._debian import (
+    _RESERVED_MARKERS,
     RESERVED,
     DebianPackageError,
     Entry,
@@ -133,13 +135,10 @@ class _ThemesParam:
             return None
         for x in v:
             if isinstance(x, str):
-                for package, markers in _RESERVED_THEMES.items():
+                for package, markers in _RESERVED_MARKERS.items():
                     if x.lower().startswith(markers):
                         refuse_reserved_package(package, f"The theme {x!r} of the 'themes' parameter")
         return v if all(isinstance(x, str) and x in self.vocab for x in v) else None
-
-
-_RESERVED_THEMES = {"oxygen-icon-theme": ("oxygen",), "breeze-icon-theme": ("breeze",)}
 
 
 def _common_spec() -> dict:
@@ -148,6 +147,7 @@ def _common_spec() -> dict:
         "classes": _NamesParam(),
         "per_class": IntParam(5, 5000, None),
         "min_per_class": IntParam(5, 5000, 10),
+        "max_per_class": IntParam(5, 5000, None),
         "versions": _VersionsParam(),
         "digest": _DigestParam(),
     }
@@ -305,8 +305,9 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
     for j, c in enumerate(classes):
         pool = cat[c]
         taken = 0
+        cap = per_class if per_class is not None else params.get("max_per_class")
         for i in rng.permutation(len(pool)):
-            if per_class is not None and taken == per_class:
+            if cap is not None and taken == cap:
                 break
             try:
                 img = render(pool[int(i)].path, resolution, src.trim)
