@@ -301,8 +301,9 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
         )
     classes = pick_classes(family, params, vocab, rng, max_classes=len(vocab))
     index = ThumbnailIndex()
-    images, labels, used = [], [], []
-    for j, c in enumerate(classes):
+    images, labels, used, kept, dropped = [], [], [], [], []
+    for c in classes:
+        j = len(kept)
         pool = cat[c]
         taken = 0
         cap = per_class if per_class is not None else params.get("max_per_class")
@@ -319,12 +320,25 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
             labels.append(j)
             used.append(pool[int(i)])
             taken += 1
-        if per_class is not None and taken < per_class:
+        if per_class is None and taken < need and given is None and params.get("n_classes") is None:
+            # Every class was asked for: one that near-duplicates left short is left out.
+            keep = len(images) - taken
+            images, labels, used = images[:keep], labels[:keep], used[:keep]
+            dropped.append(c)
+            continue
+        if taken < need:
             raise InvalidInputError(
-                f"The 'per_class' parameter of task family '{family}' must be at most {taken} for "
-                f"class {c!r}: it has {len(pool)} distinct files, {len(pool) - taken} of them "
-                f"near-duplicates of other images. Got {per_class}."
+                f"Class {c!r} of task family '{family}' has {taken} usable images: {len(pool)} "
+                f"distinct files, {len(pool) - taken} of them near-duplicates of other images; "
+                f"lower 'per_class'/'min_per_class' to at most {taken} or pick other classes. Got "
+                f"{need}."
             )
+        kept.append(c)
+    if len(kept) < 2:
+        raise InvalidInputError(
+            f"Task family '{family}' has {len(kept)} class(es) with at least {need} usable images "
+            f"after removing near-duplicates (left out: {dropped[:10]}); lower 'min_per_class'."
+        )
     digest = files_digest(used)
     if params.get("digest") is not None and params["digest"] != digest:
         raise DebianPackageError(
@@ -333,7 +347,7 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
             "versions, or drop 'digest' from the recipe to accept the installed files."
         )
     provenance = {"packages": versions, "files": len(used), "digest": digest}
-    return np.stack(images), np.asarray(labels, dtype=np.int64), list(classes), provenance
+    return np.stack(images), np.asarray(labels, dtype=np.int64), kept, provenance
 
 
 def register_packaged_family(src: PackagedSource, *, overwrite: bool = False) -> PackagedSource:
