@@ -5,8 +5,8 @@ category folders (Tux Paint's stamp categories, Open Clip Art's categories, Wesn
 or the freedesktop icon contexts and icon names of several icon themes. Nothing is downloaded:
 a missing package raises :class:`DebianPackageError` with its ``apt-get install`` line.
 
-Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``wesnoth_units``,
-``wesnoth_portraits``, ``icon_contexts``, ``icon_names``. Parameters common to all:
+Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``playing_cards``,
+``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``icon_contexts``, ``icon_names``. Parameters common to all:
 
 - ``classes`` (list of class names) or ``n_classes`` (a seeded random subset of the classes
   that have enough images); default: every class with enough images.
@@ -432,6 +432,62 @@ register_packaged_family(PackagedSource(
     parts={"portraits": ("wesnoth-1.16-data", f"{_WESNOTH}/portraits")},
     rule=_folder_source(lambda p: 1, group="stem", group_folders=False),
     trim=True,
+))
+
+_HEDGEWARS = "/usr/share/games/hedgewars/Data"
+
+
+def _theme_rule(params: dict, resolution: int) -> tuple[Rule, None]:
+    def classify(rel: PurePosixPath) -> tuple[str, str] | None:
+        if len(rel.parts) != 2:
+            return None
+        stem = PurePosixPath(rel.name).stem.removesuffix("@2x")  # the same sprite, twice the size
+        return rel.parts[0], stem.lower()
+
+    return classify, None
+
+
+register_packaged_family(PackagedSource(
+    family="hedgewars_themes",
+    description=(
+        "Hedgewars map themes (hedgewars-data): the props, plants, sky and land textures each "
+        "theme draws; class = theme (Beach, Christmas, Desert, Halloween, Underwater, ...). A "
+        "sprite and its @2x copy are one drawing; trimmed to the drawing."
+    ),
+    parts={"themes": ("hedgewars-data", f"{_HEDGEWARS}/Themes")},
+    rule=_theme_rule,
+    trim=True,
+))
+
+_CARD = re.compile(r"^(?P<deck>[a-z]+)_(?P<suit>[cdhs])_(?P<rank>[2-9]|10|[ajqk])$")
+_SUITS = {"c": "clubs", "d": "diamonds", "h": "hearts", "s": "spades"}
+_RANKS = {"a": "ace", "j": "jack", "q": "queen", "k": "king"}
+
+
+def _card_rule(params: dict, resolution: int) -> tuple[Rule, None]:
+    by = params["by"]
+
+    def classify(rel: PurePosixPath) -> tuple[str, str] | None:
+        m = _CARD.match(PurePosixPath(rel.name).stem)
+        if len(rel.parts) != 2 or m is None:
+            return None  # jokers, card backs and loose clip art
+        label = {"suit": _SUITS[m["suit"]], "rank": _RANKS.get(m["rank"], m["rank"]),
+                 "deck": m["deck"]}[by]
+        return label, m.group(0)
+
+    return classify, None
+
+
+register_packaged_family(PackagedSource(
+    family="playing_cards",
+    description=(
+        "The four playing-card decks of the Open Clip Art Library (openclipart-png: white, "
+        "simple, ornamental, bordered; 52 cards each); class = suit (4), rank (13) or deck "
+        "design (4), set by 'by'. Jokers and card backs are left out; 52 cards a deck only."
+    ),
+    parts={"cards": ("openclipart-png", "/usr/share/openclipart/png/recreation/games/cards")},
+    rule=_card_rule,
+    extra_spec={"by": ChoiceParam(("suit", "rank", "deck"), "suit")},
 ))
 
 # Icon themes: key -> (Debian package, folder). Only each package's main theme (dark variants

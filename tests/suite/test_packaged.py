@@ -182,3 +182,29 @@ def test_icon_contexts_from_one_theme_rebuild_identically():
     assert a.classes == ["apps", "devices"] and len(a) == 20
     assert np.array_equal(a.images(range(20)).numpy(), b.images(range(20)).numpy())
     assert a.provenance["digest"] == b.provenance["digest"]
+
+
+# One cheap recipe per family whose discovery takes well under a second: (family, params, package).
+CHEAP = [
+    ("tuxpaint_stamps", {"classes": ["animals", "food"], "per_class": 5}, "tuxpaint-stamps-default"),
+    ("playing_cards", {"by": "rank", "classes": ["ace", "king"], "per_class": 5}, "openclipart-png"),
+    ("wesnoth_portraits", {"classes": ["humans", "undead"], "per_class": 5}, "wesnoth-1.16-data"),
+    ("hedgewars_themes", {"classes": ["Beach", "Christmas"], "per_class": 5}, "hedgewars-data"),
+]
+
+
+@pytest.mark.parametrize(
+    "family,params", [pytest.param(f, p, marks=needs_deb(pkg), id=f) for f, p, pkg in CHEAP]
+)
+def test_each_family_builds_the_same_small_task_twice(family, params):
+    a = make_task(TaskRecipe(family, params))
+    b = make_task(TaskRecipe(family, params))
+    assert a.classes == params["classes"] and len(a) == 10 and a.resolution == 32
+    assert np.array_equal(a.images(range(10)).numpy(), b.images(range(10)).numpy())
+    assert a.provenance == b.provenance and a.provenance["files"] == 10
+    assert family in list_families()
+
+
+def test_the_packaged_families_are_registered():
+    assert {"tuxpaint_stamps", "openclipart", "playing_cards", "wesnoth_units", "wesnoth_portraits",
+            "hedgewars_themes", "icon_contexts", "icon_names"} <= set(list_families())
