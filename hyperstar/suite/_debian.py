@@ -205,7 +205,7 @@ def discover(
             real = os.path.realpath(path)
             if reserved_package_for(real) is not None or not os.path.isfile(real):
                 continue  # a link into a reserved package (or a broken link): never read
-            if max_pixels is not None and _pixels(real) > max_pixels:
+            if max_pixels is not None and not real.lower().endswith(".svg") and _pixels(real) > max_pixels:
                 continue
             entry = Entry(real, f"{package}:{rel}", hit[0], f"{package}:{hit[1]}")
             candidates.append((path.is_symlink(), entry))

@@ -175,6 +175,7 @@ class PackagedSource:
     size_dependent: bool = False  # the files chosen depend on the resolution (icon sizes)
     merge_prefixed: bool = False  # frames 'unit-attack-1' join the base sprite 'unit'
     max_pixels: int | None = 4_000_000  # larger files (posters) are left out
+    exts: tuple[str, ...] = (".png",)  # with ".svg": a drawing's PNG is preferred to its SVG
 
 
 #: family -> its source; filled by :func:`register_packaged_family`.
@@ -202,9 +203,13 @@ def _catalogue(family: str, rule_key: str, versions: tuple, resolution: int) -> 
     src = SOURCES[family]
     params = json.loads(rule_key)
     rule, prefer = src.rule(params, resolution)
+    if prefer is None and ".svg" in src.exts:
+        def prefer(e: Entry) -> tuple:
+            return (e.rel.lower().endswith(".svg"), len(PurePosixPath(e.rel).name), e.rel)
     return discover(
-        _selected_parts(src, params), rule, prefer=prefer, where=f"Task family '{family}'",
-        merge_prefixed=src.merge_prefixed, max_pixels=src.max_pixels,
+        _selected_parts(src, params), rule, exts=src.exts, prefer=prefer,
+        where=f"Task family '{family}'", merge_prefixed=src.merge_prefixed,
+        max_pixels=src.max_pixels,
     )
 
 
@@ -237,15 +242,49 @@ def _packages(src: PackagedSource, params: dict) -> list[str]:
 # ----------------------------------------------------------------------------- rendering
 
 
+def svg_renderer() -> str:
+    """The SVG rasteriser and the cairo it draws with (their versions decide an SVG's pixels)."""
+    cairosvg = _cairosvg()
+    import cairocffi
+
+    return f"cairosvg {cairosvg.__version__}, cairo {cairocffi.cairo_version_string()}"
+
+
+def _cairosvg() -> Any:
+    try:
+        import cairosvg
+    except (ImportError, OSError) as exc:  # OSError: cairocffi finds no libcairo
+        raise ImportError(
+            "This task family reads SVG drawings, which needs 'cairosvg'; install the suite "
+            "extra: pip install 'hyperstar[suite]'."
+        ) from exc
+    return cairosvg
+
+
+def _open(path: str, resolution: int) -> Any:
+    """A PIL image of ``path``; an SVG is rasterised with its longest side ``max(256, 8r)``."""
+    from PIL import Image
+
+    if not path.lower().endswith(".svg"):
+        return Image.open(path)
+    import io
+
+    side = max(256, 8 * resolution)
+    img = Image.open(io.BytesIO(_cairosvg().svg2png(url=path, output_width=side)))
+    if img.size[1] > side:  # taller than wide: the height is the long side
+        img = Image.open(io.BytesIO(_cairosvg().svg2png(url=path, output_height=side)))
+    return img
+
+
 def render(path: str, resolution: int, trim: bool) -> np.ndarray:
     """One source file -> ``uint8 [r, r, 3]``: first frame, trimmed (optional), padded to a
     square with transparent pixels, then :func:`~hyperstar.data.decode.pil_to_chw` (composites
-    transparency onto white and resizes, antialiased)."""
+    transparency onto white and resizes, antialiased). SVG files are rasterised by cairosvg."""
     from PIL import Image
 
     from hyperstar.data.decode import pil_to_chw
 
-    with Image.open(path) as img:
+    with _open(path, resolution) as img:
         img.seek(0)
         img.load()
         if img.mode in ("I", "F") or img.mode.startswith("I;16"):
@@ -347,6 +386,8 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
             "versions, or drop 'digest' from the recipe to accept the installed files."
         )
     provenance = {"packages": versions, "files": len(used), "digest": digest}
+    if any(e.path.lower().endswith(".svg") for e in used):
+        provenance["renderer"] = svg_renderer()
     return np.stack(images), np.asarray(labels, dtype=np.int64), kept, provenance
 
 
@@ -388,12 +429,13 @@ register_packaged_family(PackagedSource(
     description=(
         "Tux Paint's stamps (tuxpaint-stamps-default): drawings and photos of things; class = "
         "stamp category (level 1: animals, food, vehicles, ...; level 2: animals/birds, "
-        "food/fruit, ...). PNG stamps only (SVG-only stamps are left out); a stamp's PNG and SVG "
-        "are one drawing; trimmed to the drawing."
+        "food/fruit, ...). A stamp's PNG and SVG are one drawing (the PNG is used); SVG-only "
+        "stamps are rasterised with cairosvg; trimmed to the drawing."
     ),
     parts={"stamps": ("tuxpaint-stamps-default", "/usr/share/tuxpaint/stamps")},
     rule=_folder_source(lambda p: p["level"], group="stem"),
     trim=True,
+    exts=(".png", ".svg"),
     extra_spec={"level": _LEVEL},
 ))
 
