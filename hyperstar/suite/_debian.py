@@ -137,6 +137,7 @@ class Entry:
     rel: str  # path shown in provenance: '<package>:<path relative to its root>'
     label: str
     group: str
+    box: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) of a sheet's cell
 
 
 #: ``rule(relative path) -> (class, group)`` or None to skip the file.
@@ -324,18 +325,69 @@ def folder_rule(
 def files_digest(entries: Sequence[Entry]) -> str:
     """SHA-256 (first 16 hex digits) over the sorted ``rel`` names and contents of ``entries``."""
     h = hashlib.sha256()
+    sums: dict[str, str] = {}  # cells of one sheet share its file
     for e in sorted(entries, key=lambda e: e.rel):
-        h.update(e.rel.encode("utf-8") + b"\0" + _sha256(e.path).encode("ascii") + b"\n")
+        if e.path not in sums:
+            sums[e.path] = _sha256(e.path)
+        h.update(e.rel.encode("utf-8") + b"\0" + sums[e.path].encode("ascii") + b"\n")
     return h.hexdigest()[:16]
 
 
+def discover_sheets(
+    parts: Sequence[tuple[str, str | os.PathLike]], sheets: dict[str, str], cell: int,
+    min_cover: float = 0.1, where: str = "discover_sheets",
+) -> dict[str, list[Entry]]:
+    """Class -> the cells of tile sheets (``sheets``: file name -> class), cut on a ``cell``-pixel
+    grid; cells less than ``min_cover`` opaque are empty slots; cells with identical pixels (in
+    any sheet) count once, the first in sheet then row order."""
+    from PIL import Image
+
+    out: dict[str, list[Entry]] = {}
+    seen: set[bytes] = set()
+    for package, root in parts:
+        refuse_reserved(root, where)
+        refuse_reserved_package(package, where)
+        for name, label in sorted(sheets.items()):
+            path = Path(root) / name
+            if not path.is_file():
+                raise DebianPackageError(
+                    f"{where}: the tile sheet {str(path)!r} of Debian package '{package}' does not "
+                    f"exist; install (or reinstall) it with: sudo apt-get install -y --reinstall {package}"
+                )
+            real = os.path.realpath(path)
+            refuse_reserved(real, where)
+            with Image.open(real) as img:
+                rgba = np.asarray(img.convert("RGBA"))
+            h, w = rgba.shape[:2]
+            for y in range(0, h - cell + 1, cell):
+                for x in range(0, w - cell + 1, cell):
+                    c = rgba[y : y + cell, x : x + cell]
+                    if (c[..., 3] > 0).mean() < min_cover:
+                        continue
+                    key = hashlib.sha256(np.ascontiguousarray(c).tobytes()).digest()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    rel = f"{package}:{name}#{x},{y}"
+                    out.setdefault(label, []).append(
+                        Entry(real, rel, label, rel, (x, y, x + cell, y + cell))
+                    )
+    return dict(sorted(out.items()))
+
+
 class ThumbnailIndex:
-    """Near-duplicate guard: 8x8 colour thumbnails, a match within ``tolerance`` grey levels (mean absolute difference)."""
+    """Near-duplicate guard: two renders are near-duplicates when their mean absolute pixel
+    difference is at most ``tolerance`` grey levels (of 255), at the task's resolution.
+
+    8x8 colour thumbnails find the candidates fast: a thumbnail's distance never exceeds the
+    full-resolution distance, so no near-duplicate is missed; only the candidates are compared
+    pixel by pixel (so that a 3 of clubs is not taken for the 3 of spades of the same deck).
+    """
 
     def __init__(self, tolerance: float = 2.5) -> None:
         self.tolerance = float(tolerance)
         self._stack = np.empty((64, 192), dtype=np.float32)
-        self._n = 0
+        self._images: list[np.ndarray] = []
 
     @staticmethod
     def thumbnail(image: np.ndarray) -> np.ndarray:
@@ -350,10 +402,15 @@ class ThumbnailIndex:
     def add_if_new(self, image: np.ndarray) -> bool:
         """Add ``image`` and return True, or return False when a near-duplicate is indexed."""
         t = self.thumbnail(image)
-        if self._n and float(np.abs(self._stack[: self._n] - t).mean(axis=1).min()) <= self.tolerance:
-            return False
-        if self._n == len(self._stack):
+        n = len(self._images)
+        if n:
+            close = np.flatnonzero(np.abs(self._stack[:n] - t).mean(axis=1) <= self.tolerance)
+            x = image.astype(np.int16)
+            for i in close:
+                if float(np.abs(self._images[i].astype(np.int16) - x).mean()) <= self.tolerance:
+                    return False
+        if n == len(self._stack):
             self._stack = np.concatenate([self._stack, np.empty_like(self._stack)])
-        self._stack[self._n] = t
-        self._n += 1
+        self._stack[n] = t
+        self._images.append(image)
         return True

@@ -6,7 +6,8 @@ or the freedesktop icon contexts and icon names of several icon themes. Nothing 
 a missing package raises :class:`DebianPackageError` with its ``apt-get install`` line.
 
 Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``playing_cards``,
-``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``icon_contexts``, ``icon_names``. Parameters common to all:
+``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``crawl_tiles``,
+``icon_contexts``, ``icon_names``. Parameters common to all:
 
 - ``classes`` (list of class names) or ``n_classes`` (a seeded random subset of the classes
   that have enough images); default: every class with enough images.
@@ -57,6 +58,7 @@ from hyperstar.suite._debian import (
     ThumbnailIndex,
     check_packages,
     discover,
+    discover_sheets,
     files_digest,
     folder_rule,
     installed_version,
@@ -176,6 +178,8 @@ class PackagedSource:
     merge_prefixed: bool = False  # frames 'unit-attack-1' join the base sprite 'unit'
     max_pixels: int | None = 4_000_000  # larger files (posters) are left out
     exts: tuple[str, ...] = (".png",)  # with ".svg": a drawing's PNG is preferred to its SVG
+    sheets: dict[str, str] | None = None  # tile sheets {file: class}, cut into cells of `cell`
+    cell: int = 32
 
 
 #: family -> its source; filled by :func:`register_packaged_family`.
@@ -202,6 +206,9 @@ def _catalogue(family: str, rule_key: str, versions: tuple, resolution: int) -> 
     # Keyed on the installed versions: an upgrade of a package rediscovers its files.
     src = SOURCES[family]
     params = json.loads(rule_key)
+    if src.sheets is not None:
+        return discover_sheets(_selected_parts(src, params), src.sheets, src.cell,
+                               where=f"Task family '{family}'")
     rule, prefer = src.rule(params, resolution)
     if prefer is None and ".svg" in src.exts:
         def prefer(e: Entry) -> tuple:
@@ -276,15 +283,31 @@ def _open(path: str, resolution: int) -> Any:
     return img
 
 
-def render(path: str, resolution: int, trim: bool) -> np.ndarray:
+@functools.lru_cache(maxsize=4)
+def _sheet(path: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGBA"))
+
+
+def render(
+    path: str, resolution: int, trim: bool, box: tuple[int, int, int, int] | None = None
+) -> np.ndarray:
     """One source file -> ``uint8 [r, r, 3]``: first frame, trimmed (optional), padded to a
     square with transparent pixels, then :func:`~hyperstar.data.decode.pil_to_chw` (composites
-    transparency onto white and resizes, antialiased). SVG files are rasterised by cairosvg."""
+    transparency onto white and resizes, antialiased). SVG files are rasterised by cairosvg;
+    ``box`` cuts one cell out of a tile sheet first."""
     from PIL import Image
 
     from hyperstar.data.decode import pil_to_chw
 
-    with _open(path, resolution) as img:
+    if box is not None:  # a cell of a tile sheet: decode the sheet once, not once per cell
+        left, top, right, bottom = box
+        img = Image.fromarray(np.ascontiguousarray(_sheet(path)[top:bottom, left:right]), "RGBA")
+    else:
+        img = _open(path, resolution)
+    with img:
         img.seek(0)
         img.load()
         if img.mode in ("I", "F") or img.mode.startswith("I;16"):
@@ -350,7 +373,7 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
             if cap is not None and taken == cap:
                 break
             try:
-                img = render(pool[int(i)].path, resolution, src.trim)
+                img = render(pool[int(i)].path, resolution, src.trim, pool[int(i)].box)
             except (OSError, ValueError, SyntaxError):
                 continue  # a damaged file: left out, the same way on every build
             if not index.add_if_new(img):
@@ -511,8 +534,9 @@ def _card_rule(params: dict, resolution: int) -> tuple[Rule, None]:
 
     def classify(rel: PurePosixPath) -> tuple[str, str] | None:
         m = _CARD.match(PurePosixPath(rel.name).stem)
-        if len(rel.parts) != 2 or m is None:
-            return None  # jokers, card backs and loose clip art
+        if len(rel.parts) != 2 or m is None or m["deck"] == "white":
+            return None  # jokers, card backs, loose clip art; 'white' near-duplicates 'simple'
+
         label = {"suit": _SUITS[m["suit"]], "rank": _RANKS.get(m["rank"], m["rank"]),
                  "deck": m["deck"]}[by]
         return label, m.group(0)
@@ -523,13 +547,27 @@ def _card_rule(params: dict, resolution: int) -> tuple[Rule, None]:
 register_packaged_family(PackagedSource(
     family="playing_cards",
     description=(
-        "The four playing-card decks of the Open Clip Art Library (openclipart-png: white, "
-        "simple, ornamental, bordered; 52 cards each); class = suit (4), rank (13) or deck "
-        "design (4), set by 'by'. Jokers and card backs are left out; 52 cards a deck only."
+        "Three playing-card decks of the Open Clip Art Library (openclipart-png: simple, "
+        "ornamental, bordered; 52 cards each); class = suit (4), rank (13) or deck design (3), "
+        "set by 'by'. Jokers, card backs and the 'white' deck (most of its cards near-duplicate "
+        "'simple') are left out."
     ),
     parts={"cards": ("openclipart-png", "/usr/share/openclipart/png/recreation/games/cards")},
     rule=_card_rule,
     extra_spec={"by": ChoiceParam(("suit", "rank", "deck"), "suit")},
+))
+
+register_packaged_family(PackagedSource(
+    family="crawl_tiles",
+    description=(
+        "Dungeon Crawl Stone Soup's 32x32 tiles (crawl-tiles-data), cut from its tile sheets; "
+        "class = sheet: floor, wall or feature (doors, stairs, altars, fountains, traps). The "
+        "package ships sheets, not files per tile, so the variants an artist drew of one floor "
+        "or wall are separate images (identical cells and near-identical renders count once)."
+    ),
+    parts={"tiles": ("crawl-tiles-data", "/usr/share/crawl/dat/tiles")},
+    rule=lambda params, resolution: (folder_rule(1), None),  # unused: sheets
+    sheets={"floor.png": "floor", "wall.png": "wall", "feat.png": "feature"},
 ))
 
 # Icon themes: key -> (Debian package, folder). Only each package's main theme (dark variants
