@@ -165,6 +165,25 @@ def test_an_svg_is_rasterised_onto_white_the_same_way_twice(tmp_path):
     assert a[6, 4, 0] > 200 and a[6, 4, 1] < 80  # the red dot, in the upper half (padded square)
 
 
+def test_tile_sheets_are_cut_into_distinct_cells(tmp_path):
+    sheet = np.zeros((16, 24, 4), np.uint8)  # a 2 x 3 grid of 8-pixel cells
+    sheet[0:8, 0:8] = (255, 0, 0, 255)
+    sheet[0:8, 8:16] = (255, 0, 0, 255)  # the same cell again: counted once
+    sheet[0:8, 16:24] = (0, 0, 255, 255)
+    sheet[8:16, 0:8] = (0, 255, 0, 255)
+    sheet[8:9, 8:9] = (9, 9, 9, 255)  # almost empty: a free slot of the sheet
+    root = tmp_path / "tiles"
+    root.mkdir()
+    Image.fromarray(sheet, "RGBA").save(root / "floor.png")
+    cat = _debian.discover_sheets([("fake-tiles", root)], {"floor.png": "floor"}, cell=8)
+    assert [e.box for e in cat["floor"]] == [(0, 0, 8, 8), (16, 0, 24, 8), (0, 8, 8, 16)]
+    assert cat["floor"][1].rel == "fake-tiles:floor.png#16,0"
+    blue = packaged.render(cat["floor"][1].path, 8, trim=False, box=cat["floor"][1].box)
+    assert blue[..., 2].min() == 255 and blue[..., 0].max() == 0
+    with pytest.raises(DebianPackageError, match="apt-get install"):
+        _debian.discover_sheets([("fake-tiles", root)], {"wall.png": "wall"}, cell=8)
+
+
 def test_near_duplicate_renders_are_caught():
     index = _debian.ThumbnailIndex()
     img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
@@ -201,6 +220,7 @@ CHEAP = [
     ("playing_cards", {"by": "rank", "classes": ["ace", "king"], "per_class": 5}, "openclipart-png"),
     ("wesnoth_portraits", {"classes": ["humans", "undead"], "per_class": 5}, "wesnoth-1.16-data"),
     ("hedgewars_themes", {"classes": ["Beach", "Christmas"], "per_class": 5}, "hedgewars-data"),
+    ("crawl_tiles", {"classes": ["floor", "wall"], "per_class": 5}, "crawl-tiles-data"),
 ]
 
 
@@ -220,4 +240,4 @@ def test_each_family_builds_the_same_small_task_twice(family, params):
 
 def test_the_packaged_families_are_registered():
     assert {"tuxpaint_stamps", "openclipart", "playing_cards", "wesnoth_units", "wesnoth_portraits",
-            "hedgewars_themes", "icon_contexts", "icon_names"} <= set(list_families())
+            "hedgewars_themes", "crawl_tiles", "icon_contexts", "icon_names"} <= set(list_families())
