@@ -21,7 +21,8 @@ from hyperstar.exceptions import DataError, InvalidInputError
 
 logger = logging.getLogger(__name__)
 
-#: ``fn(params, rng) -> (images, labels, class_names)``; may also take a ``resolution`` keyword.
+#: ``fn(params, rng) -> (images, labels, class_names)``; may also take a ``resolution`` keyword
+#: and may return a 4th item, a plain dict of provenance (kept as ``task.provenance``).
 FamilyFn = Callable[..., tuple[Any, Any, Sequence[str]]]
 
 _NAME_OK = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -383,13 +384,17 @@ def _recipe_rng(family: str, params: dict, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(salt)])
 
 
-def _check_output(family: str, out: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _check_output(family: str, out: Any) -> tuple[np.ndarray, np.ndarray, list[str], dict | None]:
     what = f"Task family '{family}'"
-    if not isinstance(out, (tuple, list)) or len(out) != 3:
+    if not isinstance(out, (tuple, list)) or len(out) not in (3, 4):
         raise DataError(
-            f"{what} returned a {type(out).__name__}; expected (images, labels, class_names)."
+            f"{what} returned a {type(out).__name__}; expected (images, labels, class_names) "
+            "or (images, labels, class_names, provenance)."
         )
-    images, labels, names = out
+    images, labels, names = out[:3]
+    provenance = out[3] if len(out) == 4 else None
+    if provenance is not None:
+        provenance = _plain_copy(provenance, f"the provenance of task family '{family}'")
     images = np.asarray(images)
     labels = np.asarray(labels)
     if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
@@ -419,7 +424,7 @@ def _check_output(family: str, out: Any) -> tuple[np.ndarray, np.ndarray, list[s
             f"{what} returned no image for class(es) {[names[i] for i in missing][:5]}; every "
             "class needs images."
         )
-    return images, labels.astype(np.int64), names
+    return images, labels.astype(np.int64), names, provenance
 
 
 def make_task(recipe: TaskRecipe | dict, resolution: int = 32) -> Task:
@@ -455,11 +460,14 @@ def make_task(recipe: TaskRecipe | dict, resolution: int = 32) -> Task:
     rng = _recipe_rng(recipe.family, params, recipe.seed)
     kwargs = {"resolution": int(resolution)} if fam.wants_resolution else {}
     out = fam.fn(copy.deepcopy(params), rng, **kwargs)
-    images, labels, names = _check_output(recipe.family, out)
+    images, labels, names, provenance = _check_output(recipe.family, out)
     task = Task.from_arrays(
         images, labels, resolution=int(resolution), channels=3, name=recipe.name,
         class_names=names,
     )
     task.source = f"hyperstar.suite:{recipe.family}"
+    # Where the images came from beyond the recipe (e.g. Debian package versions, file digest);
+    # None for families that draw from the recipe alone.
+    task.provenance = provenance
     logger.debug("Made task %s: %d images, %d classes.", recipe.name, len(task), task.n_classes)
     return task

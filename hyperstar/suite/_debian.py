@@ -1,0 +1,416 @@
+"""Reading images out of installed Debian packages: versions, reserved packages, discovery, dedup.
+
+The engine behind :mod:`hyperstar.suite.packaged`. Pure functions on a file tree (discovery,
+deduplication, the reserved-package guard) are separate from the ``dpkg-query`` calls, so they can
+be tested on a fake package tree.
+
+Deduplication, in this order, so that no two images of a task come from the same drawing:
+
+1. a file reached twice (symlinks, icon-theme aliases) counts once (its real path);
+2. files with identical bytes count once (only files of equal size are hashed);
+3. frames of one sprite (animation frames, attack poses, sizes of one icon) form a *group*, and a
+   group gives one file (the source's ``group_of`` rule; the base image when there is one);
+4. at build time, an image whose rendered 8x8 colour thumbnail is within a few grey levels of an
+   image already in the task is skipped (the same drawing re-encoded or re-coloured by a hair).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from hyperstar.exceptions import HyperstarError, InvalidInputError
+
+#: Packages kept for an independent evaluation: never read, refused as a source.
+RESERVED: tuple[str, ...] = ("oxygen-icon-theme", "breeze-icon-theme", "fonts-noto-color-emoji")
+
+# Lower-case prefixes of the folder (or file) names these packages install; a path with such a
+# component is refused even where the package itself is not installed (a copy, a fake tree).
+_RESERVED_MARKERS: dict[str, tuple[str, ...]] = {
+    "oxygen-icon-theme": ("oxygen",),
+    "breeze-icon-theme": ("breeze",),
+    "fonts-noto-color-emoji": ("notocoloremoji", "noto-color-emoji", "noto_color_emoji"),
+}
+
+
+class DebianPackageError(HyperstarError):
+    """A Debian package a task reads is missing, or installed at another version than recorded."""
+
+
+def reserved_package_for(path: str | os.PathLike) -> str | None:
+    """The reserved package ``path`` points into (by its folder/file names), or None."""
+    parts = [p.lower() for p in PurePosixPath(os.path.abspath(os.fspath(path))).parts]
+    for package, markers in _RESERVED_MARKERS.items():
+        if any(part.startswith(m) for part in parts for m in markers):
+            return package
+    return None
+
+
+def refuse_reserved(path: str | os.PathLike, where: str) -> None:
+    """InvalidInputError when ``path`` points into a reserved package."""
+    package = reserved_package_for(path)
+    if package is not None:
+        raise InvalidInputError(
+            f"{where} points into '{package}', which is reserved for an independent evaluation "
+            f"and never used as a source. Got {os.fspath(path)!r}; pick another package "
+            "(see hyperstar.suite.packaged.SOURCES)."
+        )
+
+
+def refuse_reserved_package(package: str, where: str) -> None:
+    """InvalidInputError when ``package`` is one of :data:`RESERVED`."""
+    if package in RESERVED:
+        raise InvalidInputError(
+            f"{where} names '{package}', which is reserved for an independent evaluation and never "
+            f"used as a source. Got {package!r}; pick another package."
+        )
+
+
+# ----------------------------------------------------------------------------- dpkg
+
+
+def installed_version(package: str) -> str | None:
+    """The installed version of a Debian package (``dpkg-query``), None when not installed."""
+    refuse_reserved_package(package, "installed_version")
+    if shutil.which("dpkg-query") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${db:Status-Abbrev}|${Version}", package],
+            capture_output=True, text=True, timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or "|" not in out.stdout:
+        return None
+    status, version = out.stdout.split("|", 1)
+    return version.strip() if status.startswith("ii") and version.strip() else None
+
+
+def check_packages(packages: Sequence[str], expected: dict | None, family: str) -> dict[str, str]:
+    """``{package: installed version}``; DebianPackageError when one is missing or differs from
+    ``expected`` (``{package: version}``, from the recipe)."""
+    expected = expected or {}
+    unknown = sorted(set(expected) - set(packages))
+    if unknown:
+        raise InvalidInputError(
+            f"The 'versions' parameter of task family '{family}' names package(s) {unknown} the "
+            f"task does not read; it reads {list(packages)}."
+        )
+    versions = {}
+    for package in packages:
+        version = installed_version(package)
+        if version is None:
+            raise DebianPackageError(
+                f"Task family '{family}' reads the Debian package '{package}', which is not "
+                f"installed; install it with: sudo apt-get install -y {package}"
+            )
+        want = expected.get(package)
+        if want is not None and want != version:
+            raise DebianPackageError(
+                f"Task family '{family}' was recorded with {package} {want}, but {package} "
+                f"{version} is installed, so the images would differ; install the recorded one "
+                f"with: sudo apt-get install -y --allow-downgrades {package}={want} (or drop "
+                "'versions' from the recipe to accept the installed one)."
+            )
+        versions[package] = version
+    return versions
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One usable source file: its class, its sprite group and where it lies."""
+
+    path: str  # real path on disk
+    rel: str  # path shown in provenance: '<package>:<path relative to its root>'
+    label: str
+    group: str
+    box: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) of a sheet's cell
+
+
+#: ``rule(relative path) -> (class, group)`` or None to skip the file.
+Rule = Callable[[PurePosixPath], "tuple[str, str] | None"]
+
+
+def _walk(root: Path, exts: tuple[str, ...]) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.lower().endswith(exts):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def _pixels(path: str) -> int:
+    """Width x height from the file's header (unreadable: huge, so that it is left out)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a header read only
+            with Image.open(path) as img:
+                return int(img.size[0]) * int(img.size[1])
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return 1 << 62
+
+
+def _sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def discover(
+    parts: Sequence[tuple[str, str | os.PathLike]], rule: Rule, exts: tuple[str, ...] = (".png",),
+    prefer: Callable[[Entry], tuple] | None = None, where: str = "discover",
+    merge_prefixed: bool = False, max_pixels: int | None = None,
+) -> dict[str, list[Entry]]:
+    """Class -> distinct source files (sorted by ``rel``), over ``parts`` ``(package, root)``.
+
+    ``rule`` maps a path relative to its root to ``(class, group)`` or None (skipped). Identical
+    files (same real path, or same bytes) count once, the first in sorted order, whatever class it
+    fell in; each ``(class, package, group)`` keeps one file, the smallest by ``prefer`` (default: the
+    shortest file name, then the path). ``merge_prefixed``: animation frames join their sprite
+    (see :func:`_sprite_name`): 'dark-adept-attack-1' joins 'dark-adept' (not 'dark'), and
+    'ghost-n-2' joins 'ghost' even with no 'ghost.png'. ``max_pixels``: files larger than this
+    (read from their header) are left out: decoding a 100-megapixel poster to 32x32 costs
+    seconds and adds nothing.
+    """
+    prefer = prefer or (lambda e: (len(PurePosixPath(e.rel).name), e.rel))
+    candidates: list[Entry] = []
+    for package, root in parts:
+        root = Path(root)
+        refuse_reserved(root, where)
+        refuse_reserved_package(package, where)
+        if not root.is_dir():
+            raise DebianPackageError(
+                f"{where}: the folder {str(root)!r} of Debian package '{package}' does not exist; "
+                f"install (or reinstall) it with: sudo apt-get install -y --reinstall {package}"
+            )
+        for path in _walk(root, exts):
+            rel = PurePosixPath(path.relative_to(root).as_posix())
+            hit = rule(rel)
+            if hit is None:
+                continue
+            real = os.path.realpath(path)
+            if reserved_package_for(real) is not None or not os.path.isfile(real):
+                continue  # a link into a reserved package (or a broken link): never read
+            if max_pixels is not None and not real.lower().endswith(".svg") and _pixels(real) > max_pixels:
+                continue
+            entry = Entry(real, f"{package}:{rel}", hit[0], f"{package}:{hit[1]}")
+            candidates.append((path.is_symlink(), entry))
+    # Of identical files, keep the real file over a link, then the shortest name, then the path.
+    candidates.sort(key=lambda c: (c[0], len(PurePosixPath(c[1].rel).name), c[1].rel))
+    # 1-2: one entry per real file, then per content (hash only sizes that collide).
+    seen_real: set[str] = set()
+    unique = []
+    for _, e in candidates:
+        if e.path not in seen_real:
+            seen_real.add(e.path)
+            unique.append(e)
+    by_size: dict[int, list[Entry]] = {}
+    for e in unique:
+        by_size.setdefault(os.path.getsize(e.path), []).append(e)
+    dropped: set[str] = set()
+    for same in by_size.values():
+        if len(same) > 1:
+            seen_hash: set[str] = set()
+            for e in same:
+                h = _sha256(e.path)
+                if h in seen_hash:
+                    dropped.add(e.path)
+                seen_hash.add(h)
+    if merge_prefixed:
+        unique = _merge_prefixed(unique)
+    # 3: one file per (class, group).
+    groups: dict[tuple[str, str], Entry] = {}
+    for e in unique:
+        if e.path in dropped:
+            continue
+        key = (e.label, e.group)
+        if key not in groups or prefer(e) < prefer(groups[key]):
+            groups[key] = e
+    out: dict[str, list[Entry]] = {}
+    for e in sorted(groups.values(), key=lambda e: e.rel):
+        out.setdefault(e.label, []).append(e)
+    return dict(sorted(out.items()))
+
+
+# Name tokens of animation frames and poses (Wesnoth: 'ghost-n-attack-2', 'bat-se-3').
+_FRAME_TOKEN = re.compile(
+    r"^(\d+|n|ne|nw|s|se|sw|attack|defend|die|death|dying|melee|ranged|idle|fly|flying|takeoff|"
+    r"landing|magic|fire|breath|leading|moving|run|bob|blade|pierce|impact|upstroke|inhale|cast|"
+    r"shoot|throw|bite|claw|kick|swoop|dive|hit)$"
+)
+
+
+def _sprite_name(stem: str, bases: set[str]) -> str:
+    """The sprite a frame belongs to: the longest other name of its folder it extends with '-'
+    (followed up to a fixed point), else the stem cut before its first frame token."""
+    while True:
+        longer = [b for b in bases if stem.startswith(b + "-")]
+        if not longer:
+            break
+        stem = max(longer, key=len)
+    if stem in bases and not any(_FRAME_TOKEN.match(t) for t in stem.split("-")[1:]):
+        return stem
+    tokens = stem.split("-")
+    for i, t in enumerate(tokens[1:], start=1):
+        if _FRAME_TOKEN.match(t):
+            return "-".join(tokens[:i])
+    return stem
+
+
+def _merge_prefixed(entries: list[Entry]) -> list[Entry]:
+    names: dict[str, set[str]] = {}
+    for e in entries:
+        folder, _, stem = e.group.rpartition("/")
+        names.setdefault(folder, set()).add(stem)
+    out = []
+    for e in entries:
+        folder, _, stem = e.group.rpartition("/")
+        out.append(Entry(e.path, e.rel, e.label, f"{folder}/{_sprite_name(stem, names[folder])}"))
+    return out
+
+
+_FRAME_SUFFIX = re.compile(r"[-_]?\d+$")
+
+
+def folder_rule(
+    level: int, group: str = "stem", skip: Sequence[str] = (), min_depth: int | None = None,
+    group_folders: bool = True,
+) -> Rule:
+    """Class = the first ``level`` folders of the relative path (joined by '/').
+
+    ``group``: "stem" (one file per name stem: foo.png and foo.svg are one drawing), "first_dash"
+    (the stem up to its first '-': the frames 'archer-attack-2', 'archer-defend' of 'archer'), or
+    "frames" (the stem without a trailing frame number: 'torch_1', 'torch_2'). ``skip``: class
+    names (or prefixes ending in '/') left out. Files with fewer than ``min_depth`` folders
+    (default ``level``) are skipped. ``group_folders=False`` groups by class and stem only, so
+    'humans/bowman.png' and 'humans/transparent/bowman.png' are one drawing.
+    """
+    need = level if min_depth is None else min_depth
+
+    def rule(rel: PurePosixPath) -> tuple[str, str] | None:
+        folders = rel.parts[:-1]
+        if len(folders) < max(need, level):
+            return None
+        label = "/".join(folders[:level])
+        if any(label == s or label.startswith(s.rstrip("/") + "/") for s in skip):
+            return None
+        stem = PurePosixPath(rel.name).stem
+        if group == "first_dash":
+            stem = stem.split("-", 1)[0]
+        elif group == "frames":
+            stem = _FRAME_SUFFIX.sub("", stem) or stem
+        return label, ("/".join(folders) if group_folders else label) + "/" + stem
+
+    return rule
+
+
+# ----------------------------------------------------------------------------- digests
+
+
+def files_digest(entries: Sequence[Entry]) -> str:
+    """SHA-256 (first 16 hex digits) over the sorted ``rel`` names and contents of ``entries``."""
+    h = hashlib.sha256()
+    sums: dict[str, str] = {}  # cells of one sheet share its file
+    for e in sorted(entries, key=lambda e: e.rel):
+        if e.path not in sums:
+            sums[e.path] = _sha256(e.path)
+        h.update(e.rel.encode("utf-8") + b"\0" + sums[e.path].encode("ascii") + b"\n")
+    return h.hexdigest()[:16]
+
+
+def discover_sheets(
+    parts: Sequence[tuple[str, str | os.PathLike]], sheets: dict[str, str], cell: int,
+    min_cover: float = 0.1, where: str = "discover_sheets",
+) -> dict[str, list[Entry]]:
+    """Class -> the cells of tile sheets (``sheets``: file name -> class), cut on a ``cell``-pixel
+    grid; cells less than ``min_cover`` opaque are empty slots; cells with identical pixels (in
+    any sheet) count once, the first in sheet then row order."""
+    from PIL import Image
+
+    out: dict[str, list[Entry]] = {}
+    seen: set[bytes] = set()
+    for package, root in parts:
+        refuse_reserved(root, where)
+        refuse_reserved_package(package, where)
+        for name, label in sorted(sheets.items()):
+            path = Path(root) / name
+            if not path.is_file():
+                raise DebianPackageError(
+                    f"{where}: the tile sheet {str(path)!r} of Debian package '{package}' does not "
+                    f"exist; install (or reinstall) it with: sudo apt-get install -y --reinstall {package}"
+                )
+            real = os.path.realpath(path)
+            refuse_reserved(real, where)
+            with Image.open(real) as img:
+                rgba = np.asarray(img.convert("RGBA"))
+            h, w = rgba.shape[:2]
+            for y in range(0, h - cell + 1, cell):
+                for x in range(0, w - cell + 1, cell):
+                    c = rgba[y : y + cell, x : x + cell]
+                    if (c[..., 3] > 0).mean() < min_cover:
+                        continue
+                    key = hashlib.sha256(np.ascontiguousarray(c).tobytes()).digest()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    rel = f"{package}:{name}#{x},{y}"
+                    out.setdefault(label, []).append(
+                        Entry(real, rel, label, rel, (x, y, x + cell, y + cell))
+                    )
+    return dict(sorted(out.items()))
+
+
+class ThumbnailIndex:
+    """Near-duplicate guard: two renders are near-duplicates when their mean absolute pixel
+    difference is at most ``tolerance`` grey levels (of 255), at the task's resolution.
+
+    8x8 colour thumbnails find the candidates fast: a thumbnail's distance never exceeds the
+    full-resolution distance, so no near-duplicate is missed; only the candidates are compared
+    pixel by pixel (so that a 3 of clubs is not taken for the 3 of spades of the same deck).
+    """
+
+    def __init__(self, tolerance: float = 2.5) -> None:
+        self.tolerance = float(tolerance)
+        self._stack = np.empty((64, 192), dtype=np.float32)
+        self._images: list[np.ndarray] = []
+
+    @staticmethod
+    def thumbnail(image: np.ndarray) -> np.ndarray:
+        """``[r, r, 3]`` uint8 -> 192 float32: the means over an 8x8 grid of blocks."""
+        r = image.shape[0]
+        edges = np.linspace(0, r, 9).round().astype(int)
+        img = image.astype(np.float32)
+        rows = np.add.reduceat(img, edges[:-1], axis=0) / np.diff(edges)[:, None, None]
+        cells = np.add.reduceat(rows, edges[:-1], axis=1) / np.diff(edges)[None, :, None]
+        return cells.reshape(-1)
+
+    def add_if_new(self, image: np.ndarray) -> bool:
+        """Add ``image`` and return True, or return False when a near-duplicate is indexed."""
+        t = self.thumbnail(image)
+        n = len(self._images)
+        if n:
+            close = np.flatnonzero(np.abs(self._stack[:n] - t).mean(axis=1) <= self.tolerance)
+            x = image.astype(np.int16)
+            for i in close:
+                if float(np.abs(self._images[i].astype(np.int16) - x).mean()) <= self.tolerance:
+                    return False
+        if n == len(self._stack):
+            self._stack = np.concatenate([self._stack, np.empty_like(self._stack)])
+        self._stack[n] = t
+        self._images.append(image)
+        return True
