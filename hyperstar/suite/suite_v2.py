@@ -92,6 +92,89 @@ def _synthetic() -> list[TaskRecipe]:
     ]
 
 
+#: The Debian packages the real-image tasks were recorded with (``dpkg-query -W``, 2026-12-03, Debian 12).
+#: Each packaged recipe carries its packages' versions, so building it on other files is refused.
+PACKAGE_VERSIONS: dict[str, str] = {
+    "tuxpaint-stamps-default": "2022.06.04-1",
+    "openclipart-png": "1:0.18+dfsg-19",
+    "crawl-tiles-data": "2:0.28.0-1.1",
+    "wesnoth-1.16-data": "1:1.16.9-1",
+    "hedgewars-data": "1.0.2-6",
+}
+
+_FEW = "the package holds fewer distinct drawings of these classes"
+
+
+def _pkg(name: str, family: str, **params) -> TaskRecipe:
+    """A packaged task, with the versions of the packages it reads (see :data:`PACKAGE_VERSIONS`)."""
+    from hyperstar.suite.packaged import SOURCES, _packages
+
+    packages = _packages(SOURCES[family], params)
+    params["versions"] = {p: PACKAGE_VERSIONS[p] for p in packages}
+    return _r(name, family, **params)
+
+
+def _pkg_small(name: str, family: str, **params) -> TaskRecipe:
+    SMALL_BY_SOURCE[name] = _FEW
+    return _pkg(name, family, **params)
+
+
+def _real() -> list[TaskRecipe]:
+    """Real images drawn or photographed by people (:mod:`hyperstar.suite.packaged`); the sizes are what
+    the packages hold after deduplication (the recipes proposed with their image counts in
+    ``benchmarks/results/packaged_families_timing.jsonl``)."""
+    return [
+        _pkg_small("v2-tuxpaint-l1-all", "tuxpaint_stamps", level=1, min_per_class=10),
+        _pkg_small("v2-tuxpaint-l1-9c-max150", "tuxpaint_stamps", level=1, min_per_class=40,
+                   max_per_class=150),
+        _pkg_small("v2-tuxpaint-l2-10c-15s", "tuxpaint_stamps", level=2, classes=[
+            "animals/birds", "animals/insects", "animals/mammals", "food/fruit", "food/vegetables",
+            "plants/flowers", "symbols/math", "symbols/money", "town/houses", "town/roadsigns"], per_class=15),
+        _pkg_small("v2-tuxpaint-l1-6c-40s", "tuxpaint_stamps", level=1, classes=[
+            "animals", "food", "household", "plants", "town", "vehicles"], per_class=40),
+        _pkg_small("v2-openclipart-l1-8c-150s", "openclipart", level=1, classes=[
+            "animals", "computer", "food", "people", "recreation", "shapes", "signs_and_symbols",
+            "transportation"], per_class=150),
+        _pkg_small("v2-openclipart-l2-20c-25s", "openclipart", level=2, classes=[
+            "animals/birds", "animals/bugs", "animals/mammals", "buildings/homes", "computer/hardware",
+            "food/beverages", "food/desserts", "food/fruit", "people/clothing", "people/stickmen",
+            "plants/flowers", "recreation/music", "recreation/sports", "shapes/arrows", "shapes/jigsaw",
+            "signs_and_symbols/led", "tools/weapons", "transportation/boating", "transportation/roadsigns",
+            "transportation/vehicles"], per_class=25),
+        _pkg("v2-openclipart-l1-14c-max150", "openclipart", level=1, min_per_class=60, max_per_class=150),
+        _pkg_small("v2-openclipart-l2-6c-40s", "openclipart", level=2, classes=[
+            "animals/birds", "animals/bugs", "animals/mammals", "food/beverages", "food/desserts",
+            "food/fruit"], per_class=40),
+        _pkg("v2-crawl-3c-500s", "crawl_tiles", per_class=500),
+        _pkg("v2-crawl-3c-max800", "crawl_tiles", min_per_class=10, max_per_class=800),
+        _pkg_small("v2-crawl-floor-wall-2c-300s", "crawl_tiles", classes=["floor", "wall"], per_class=300),
+        _pkg_small("v2-crawl-3c-150s", "crawl_tiles", per_class=150),
+        _pkg_small("v2-wesnoth-units-12c-all", "wesnoth_units", min_per_class=10),
+        _pkg_small("v2-wesnoth-units-6c-15s", "wesnoth_units", classes=[
+            "drakes", "dunefolk", "dwarves", "elves-wood", "human-loyalists", "monsters"], per_class=15),
+        _pkg_small("v2-wesnoth-units-4c-20s", "wesnoth_units", classes=[
+            "dunefolk", "elves-wood", "human-loyalists", "monsters"], per_class=20),
+        _pkg_small("v2-wesnoth-units-8c-10s", "wesnoth_units", classes=[
+            "drakes", "dwarves", "human-magi", "human-outlaws", "merfolk", "nagas", "orcs", "undead"],
+            per_class=10),
+        _pkg_small("v2-wesnoth-portraits-8c-all", "wesnoth_portraits", min_per_class=10),
+        _pkg_small("v2-wesnoth-portraits-3c-37s", "wesnoth_portraits", classes=[
+            "humans", "monsters", "undead"], per_class=37),
+        _pkg_small("v2-wesnoth-portraits-5c-12s", "wesnoth_portraits", classes=[
+            "dwarves", "elves", "humans", "orcs", "undead"], per_class=12),
+        _pkg_small("v2-wesnoth-portraits-2c-39s", "wesnoth_portraits", classes=["humans", "undead"],
+                   per_class=39),
+        _pkg_small("v2-hedgewars-themes-all", "hedgewars_themes", min_per_class=10),
+        _pkg_small("v2-hedgewars-themes-8c-15s", "hedgewars_themes", classes=[
+            "Beach", "Christmas", "Desert", "Fruit", "Golf", "Halloween", "Hell", "Underwater"], per_class=15),
+        _pkg_small("v2-hedgewars-themes-16c-12s", "hedgewars_themes", classes=[
+            "Art", "Bath", "Beach", "Brick", "Cake", "Castle", "Cave", "Christmas", "Compost", "Desert",
+            "Fruit", "Golf", "Hell", "Hoggywood", "Jungle", "Sheep"], per_class=12),
+        _pkg_small("v2-hedgewars-themes-4c-20s", "hedgewars_themes", classes=["Beach", "Cake", "Compost", "Golf"],
+                   per_class=20),
+    ]
+
+
 def suite_v2() -> list[TaskRecipe]:
     """The meta-data v2 suite (see the module docstring); deterministic, every name unique."""
-    return _synthetic()
+    return _synthetic() + _real()
