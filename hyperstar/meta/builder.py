@@ -7,6 +7,11 @@ skips finished cells, so a kill (even ``kill -9``) loses at most the cells in fl
 end with the process that started them, however it ends (``kill -9`` included): none is left
 running on its own. One build at a time may write a folder (a lock: a second is refused).
 
+A v2 build runs every configuration on ``seeds`` seeds, configuration-major (each configuration on every
+task before the next, so a build stopped early, by ``max_hours`` or a kill, leaves whole configurations),
+over a design with the literature recipes (:data:`LITERATURE_RECIPES`); :func:`estimate_build` sizes it
+first (cells x seconds per cell / workers, from timing real cells).
+
 Example::
 
     >>> import tempfile
@@ -565,12 +570,18 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
     timed = [cells[int(i)] for i in np.unique(np.linspace(0, len(cells) - 1, min(n_timed, len(cells))).round())] \
         if cells and n_timed else []
     seconds = []
-    _init_worker(threads_per_worker)
-    for cell in timed:
-        _get_task(cell["recipe"], cell["resolution"])  # built once per worker in a build: not part of a cell
-        start = time.perf_counter()
-        _run_cell(cell)
-        seconds.append(time.perf_counter() - start)
+    import torch
+
+    threads = torch.get_num_threads()
+    _init_worker(threads_per_worker)  # time a cell as a worker runs it
+    try:
+        for cell in timed:
+            _get_task(cell["recipe"], cell["resolution"])  # built once per worker in a build: not part of a cell
+            start = time.perf_counter()
+            _run_cell(cell)
+            seconds.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
     per_cell = float(np.mean(seconds)) if seconds else None
     workers = max(1, n_workers)
     total = None if per_cell is None else len(cells) * per_cell / workers
