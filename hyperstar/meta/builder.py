@@ -322,7 +322,10 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
         if old_configs != [config_key(c) for c in configs][: len(old_configs)]:
             was = (existing.get("asked") or {})
             how = ", ".join(f"{k} {was[k]!r}" for k in ("n_configs", "config_seed", "literature_recipes") if k in was)
-            problems.append("a different configuration set" + (f" (it was built with {how})" if how else ""))
+            problems.append("a different configuration set" + (
+                f" (it was built with {how})" if how else
+                " (a build from before meta-data v2: resume it with --no-literature-recipes, its --n-configs and "
+                "--config-seed, and --noise-configs)"))
         if problems:
             raise InvalidInputError(
                 f"'{out}' holds a meta-dataset built with {', '.join(problems)}. Use the same settings to "

@@ -138,3 +138,12 @@ def test_folder_tasks_mix_with_suite_tasks_and_a_changed_folder_is_refused(tmp_p
     with pytest.raises(InvalidInputError, match="Two tasks of this build are named 'mine-left'"):
         build_meta_dataset(tmp_path / "n", recipes=[folder_recipe(b, family="mine", name="mine-left"),
                                                     folder_recipe(a, family="mine")], n_workers=0, **TINY)
+
+
+def test_a_build_from_before_v2_is_told_how_to_resume(tmp_path):
+    build_meta_dataset(tmp_path / "m", recipes=recipes(1), n_workers=0, max_cells=0, **TINY)
+    manifest = json.loads((tmp_path / "m" / MANIFEST).read_text())
+    del manifest["asked"]  # as the builder of the first builds wrote it
+    (tmp_path / "m" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(InvalidInputError, match="before meta-data v2: resume it with --no-literature-recipes"):
+        build_meta_dataset(tmp_path / "m", recipes=recipes(1), n_workers=0, literature_recipes=True, **TINY)
