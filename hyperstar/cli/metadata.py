@@ -21,17 +21,47 @@ def add_metadata(sub) -> None:
     msub = p.add_subparsers(dest="metadata_command", metavar="SUBCOMMAND", required=True)
 
     b = msub.add_parser("build", help="fine-tune every (task, configuration) cell of a suite (resumable)",
+                        description="Fine-tune every (task, configuration, seed) cell to --max-budget epochs, in "
+                                    "worker processes, appending each finished cell to results.jsonl: a re-run "
+                                    "resumes. A progress bar shows the ETA. Size a build first with --dry-run.",
                         parents=[backbone_flags(), image_flags(), device_flag(), json_flag()])
     b.add_argument("--out", default=DEFAULT_BUILD_OUT,
                    help=f"output folder (default ./{DEFAULT_BUILD_OUT}, in the current directory: never the shipped "
                         "meta-data inside the installed package unless named here)")
-    b.add_argument("--tasks", nargs="*", help="task names of the default suite, or 'tiny' (default: the whole suite)")
-    b.add_argument("--n-configs", type=int, default=64, help="size of the Sobol design (plus the default)")
+    b.add_argument("--tasks", nargs="*", help="task names of the default suite, or 'tiny' (default: the whole suite, "
+                                              "or none when --folder is given)")
+    b.add_argument("--folder", action="append", default=None, metavar="PATH",
+                   help="an image folder as a task (ImageFolder layout: one sub-folder per class); repeat for more "
+                        "folders. The recipe records its absolute path and a content digest; mix with --tasks")
+    b.add_argument("--family", default=None, metavar="NAME",
+                   help="the family of the --folder tasks in the meta-dataset (default 'folder'), so that a "
+                        "leave-one-family-out evaluation treats your kind of data as one family")
+    b.add_argument("--n-configs", type=int, default=None,
+                   help="size of the Sobol design, besides the default and the literature recipes (default 128 for "
+                        "space version 2, 64 for version 1)")
     b.add_argument("--config-seed", type=int, default=0)
+    b.add_argument("--literature-recipes", action=argparse.BooleanOptionalAction, default=None,
+                   help="put the known-good recipes of the fine-tuning literature (linear probe, BitFit, L2-SP, "
+                        "WiSE-FT-friendly low rates, ULMFiT) after the default (default: on for space version 2, "
+                        "off for version 1, whose design stays that of the shipped meta-data)")
     b.add_argument("--max-budget", type=int, default=9)
-    b.add_argument("--noise-configs", type=int, default=8, help="configurations also run with a second seed")
+    b.add_argument("--seeds", type=int, default=None,
+                   help="run every configuration with seeds 0..N-1 (default 2 for space version 2, unless "
+                        "--noise-configs is given)")
+    b.add_argument("--noise-configs", type=int, default=None,
+                   help="the first builds' plan: seed 0 everywhere and seed 1 for this many configurations (default "
+                        "8 for space version 1); ignored with --seeds")
+    b.add_argument("--order", choices=("config", "task"), default="config",
+                   help="cell order: 'config' (default: each configuration on every task and seed before the next, "
+                        "so a build stopped early has whole configurations) or 'task' (task by task)")
     b.add_argument("--workers", type=int, default=2, help="worker processes (0: in this process)")
     b.add_argument("--max-cells", type=int, default=None, help="stop after this many new cells (>= 0)")
+    b.add_argument("--max-hours", type=float, default=None,
+                   help="start no cell after this many hours; the cells in flight finish and are written (resume later)")
+    b.add_argument("--dry-run", action="store_true",
+                   help="write nothing: print the cells to run and the wall time they take here with --workers, "
+                        "from timing a few real cells (--time-cells)")
+    b.add_argument("--time-cells", type=int, default=3, help="cells --dry-run times (default 3)")
     b.add_argument("--space-version", type=int, choices=(1, 2), default=2,
                    help="default search space the design is drawn from (default 2, with the fine-tuning techniques; "
                         "1: the space of the shipped meta-data)")
@@ -97,40 +127,88 @@ def suite_recipes(names: list[str] | None):
     return [pool[t] for t in names]
 
 
+def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: str | None):
+    """The recipes of ``metadata build``: the suite tasks ``--tasks`` names, then one task per ``--folder``."""
+    from hyperstar.exceptions import InvalidInputError
+
+    if family is not None and not folders:
+        raise InvalidInputError(f"--family names the family of --folder tasks; got --family {family!r} without "
+                                "--folder. Add --folder PATH, or leave --family out.")
+    if not folders:
+        return suite_recipes(tasks)
+    from hyperstar.suite.folders import FOLDER_FAMILY, folder_recipe
+
+    return list(suite_recipes(tasks) or []) + [folder_recipe(p, family=family or FOLDER_FAMILY) for p in folders]
+
+
 #: the counts ``metadata build`` checks up front, so that the error names the flag: (flag, low, high)
 _BUILD_COUNTS = {"n_configs": ("--n-configs", 0, None), "config_seed": ("--config-seed", 0, None),
                  "max_budget": ("--max-budget", 1, 10_000), "noise_configs": ("--noise-configs", 0, None),
-                 "workers": ("--workers", 0, 512), "max_cells": ("--max-cells", 0, None), "resolution": ("--resolution", 8, 512)}
+                 "seeds": ("--seeds", 1, 100), "workers": ("--workers", 0, 512), "max_cells": ("--max-cells", 0, None),
+                 "resolution": ("--resolution", 8, 512), "time_cells": ("--time-cells", 1, 1000)}
+
+
+def build_plan(args: argparse.Namespace) -> dict:
+    """The keyword arguments of the build ``metadata build`` asks for, with the defaults of its space version."""
+    v2 = args.space_version >= 2
+    seeds = args.seeds if args.seeds is not None else (2 if v2 and args.noise_configs is None else None)
+    return {
+        "n_configs": args.n_configs if args.n_configs is not None else (128 if v2 else 64),
+        "config_seed": args.config_seed,
+        "literature_recipes": args.literature_recipes if args.literature_recipes is not None else v2,
+        "max_budget": args.max_budget,
+        "seeds": seeds,
+        "noise_configs": args.noise_configs if args.noise_configs is not None else 8,
+        "order": args.order,
+        "backbone": args.backbone,
+        "weights": args.weights,
+        "n_workers": args.workers,
+        "resolution": args.resolution,
+        "device": args.device,
+        "max_cells": args.max_cells,
+        "space_version": args.space_version,
+    }
 
 
 def cmd_metadata_build(args: argparse.Namespace) -> int:
-    from hyperstar._internal.validation import check_int
-    from hyperstar.meta import build_meta_dataset
+    from hyperstar._internal.validation import check_float, check_int
+    from hyperstar.meta.builder import build_meta_dataset, estimate_build
 
+    where = "hyperstar metadata build"
     for dest, (flag, low, high) in _BUILD_COUNTS.items():
         if getattr(args, dest) is not None:
-            check_int(getattr(args, dest), flag, "hyperstar metadata build", low, high)
-    meta = build_meta_dataset(
-        args.out,
-        recipes=suite_recipes(args.tasks),
-        n_configs=args.n_configs,
-        config_seed=args.config_seed,
-        max_budget=args.max_budget,
-        noise_configs=args.noise_configs,
-        backbone=args.backbone,
-        weights=args.weights,
-        n_workers=args.workers,
-        resolution=args.resolution,
-        device=args.device,
-        progress=stderr_tty(),
-        max_cells=args.max_cells,
-        space_version=args.space_version,
-    )
+            check_int(getattr(args, dest), flag, where, low, high)
+    if args.max_hours is not None:
+        check_float(args.max_hours, "--max-hours", where, 0.0, low_open=True)
+    recipes = build_recipes(args.tasks, args.folder, args.family)
+    plan = build_plan(args)
+    if args.dry_run:
+        est = estimate_build(args.out, recipes=recipes, n_timed=args.time_cells, **plan)
+        if args.json:
+            print_json(est)
+            return 0
+        print(f"{est['cells_to_run']} cells to run in {args.out} ({est['cells_done']} done): {est['n_tasks']} tasks x "
+              f"{est['n_configs']} configurations x "
+              + (f"{est['seeds']} seeds" if est["seeds"] else f"seed 0 (+ seed 1 for {est['noise_configs']})"))
+        if est["seconds_per_cell"] is None:
+            print("nothing to time: no cell left to run")
+        else:
+            print(f"timed {est['timed_cells']} cells here: {est['seconds_per_cell']:.1f} s per cell "
+                  f"({', '.join(f'{x:.1f}' for x in est['seconds_timed'])} s)")
+            print(f"estimate: {est['cells_to_run']} cells x {est['seconds_per_cell']:.1f} s / {est['workers']} workers "
+                  f"= {est['estimated_hours']:.2f} h ({est['estimated_hours'] / 24:.2f} days)")
+        return 0
+    meta = build_meta_dataset(args.out, recipes=recipes, progress=stderr_tty(), max_hours=args.max_hours, **plan)
     info = meta.info()
+    from hyperstar.meta.analysis import planned_cells
+
+    info["cells_done"] = int(meta.n_seeds.sum())
+    info["cells_planned"] = planned_cells(meta.manifest)
     if args.json:
         print_json(info)
     else:
-        print(f"{info['cells_filled']}/{info['cells_total']} cells filled in {args.out} (complete: {info['complete']})")
+        print(f"{info['cells_filled']}/{info['cells_total']} cells filled in {args.out} (complete: {info['complete']}); "
+              f"{info['cells_done']}/{info['cells_planned']} runs of the plan done")
     return 0
 
 
@@ -164,19 +242,40 @@ def cmd_metadata_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _points(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def print_noise_table(noise: dict) -> None:
+    """The seed-noise table (:func:`hyperstar.meta.analysis.seed_noise`) as text, one family a line."""
+    print("\nseed noise of the final validation accuracy (accuracy points; cells with >= 2 seeds):")
+    print(f"  {'family':<20} {'tasks':>5} {'cells':>6} {'mean |diff|':>12} {'std err':>8}")
+    rows = list(noise["per_family"].items()) + [("overall", noise["overall"])]
+    for fam, r in rows:
+        print(f"  {fam:<20} {r['tasks']:>5} {r['cells']:>6} {_points(r['mean_abs_diff']):>12} "
+              f"{_points(r['mean_std_error']):>8}")
+
+
 def cmd_metadata_info(args: argparse.Namespace) -> int:
     from hyperstar._internal.convert import json_safe
     from hyperstar.meta import analyze_meta_dataset, load_meta_dataset
+    from hyperstar.meta.analysis import build_counts
 
     meta = load_meta_dataset(args.path)
     info = meta.info()
+    info.update(build_counts(meta))
     info["analysis"] = analyze_meta_dataset(meta)
     if args.json:
         print_json(json_safe(info))
         return 0
     a = info.pop("analysis")
+    noise = info.pop("seed_noise")
     for k, v in info.items():
+        if isinstance(v, dict) and k in ("seeds_per_cell", "val_images"):
+            v = ", ".join(f"{name} {int(x) if isinstance(x, float) and x.is_integer() else _points(x)}"
+                          for name, x in v.items())
         print(f"{k:<16} {v}")
+    print_noise_table(noise)
     if a.get("n_tasks_analysed", 0) >= 2:
         print(f"\nanalysis over {a['n_tasks_analysed']} complete tasks:")
         for k in _ANALYSIS_KEYS:

@@ -12,7 +12,8 @@ import numpy as np
 from hyperstar._internal.stats import spearman  # undefined -> NaN: reported, so it stays visible
 from hyperstar.meta.dataset import MetaDataset
 
-__all__ = ["analyze_meta_dataset", "average_rank_order", "no_default_reason"]
+__all__ = ["analyze_meta_dataset", "average_rank_order", "no_default_reason", "seed_noise", "validation_images",
+           "planned_cells", "build_counts"]
 
 
 def no_default_reason(meta: MetaDataset) -> str | None:
@@ -98,3 +99,110 @@ def analyze_meta_dataset(meta: MetaDataset) -> dict[str, Any]:
         out["seed_noise_spearman"] = spearman(a, b)
     out["diverged_fraction"] = float(meta.diverged[idx].mean()) if len(idx) else float("nan")
     return out
+
+
+# --------------------------------------------------------------------------- counts and seed noise
+
+
+def _noise_of(finals: np.ndarray) -> dict[str, Any]:
+    """Seed noise of cells given as ``[run, cell]`` final accuracies (NaN: no such run), in accuracy points."""
+    n = np.isfinite(finals).sum(axis=0)
+    keep = n >= 2
+    out: dict[str, Any] = {"cells": int(keep.sum()), "runs": int(n[keep].sum())}
+    if not keep.any():
+        return {**out, "mean_abs_diff": None, "mean_std_error": None}
+    runs = finals[:, keep]
+    diffs, errors = [], []
+    for col in runs.T:
+        x = col[np.isfinite(col)]
+        diffs.append(np.mean(np.abs(x[:, None] - x[None, :])[np.triu_indices(len(x), 1)]))
+        errors.append(np.std(x, ddof=1) / np.sqrt(len(x)))
+    return {**out, "mean_abs_diff": float(100.0 * np.mean(diffs)), "mean_std_error": float(100.0 * np.mean(errors))}
+
+
+def seed_noise(meta: MetaDataset) -> dict[str, Any]:
+    """How much a cell's final validation accuracy moves between seeds, per family and overall.
+
+    Over the cells with at least two seed runs: ``mean_abs_diff``, the mean absolute difference of the final
+    validation accuracy between two seeds of the same cell (the mean over its pairs of seeds), and
+    ``mean_std_error``, the mean standard error of a cell's mean (its runs' standard deviation over the square
+    root of their number), both in accuracy points (0-100); ``cells`` and ``runs`` say what they stand on.
+    Figures are None where no cell has two seeds.
+
+        >>> from hyperstar.meta import load_meta_dataset
+        >>> table = seed_noise(load_meta_dataset())       # the shipped meta-data
+        >>> sorted(table), table["overall"]["cells"] > 0
+        (['overall', 'per_family'], True)
+    """
+    runs = np.asarray(meta.seed_curves, dtype=float)[..., -1]  # [run, task, config]
+    fams = np.asarray(meta.families)
+    table = {}
+    for fam in sorted(set(meta.families)):
+        rows = np.flatnonzero(fams == fam)
+        table[fam] = {"tasks": int(len(rows)), **_noise_of(runs[:, rows].reshape(len(runs), -1))}
+    return {"overall": {"tasks": int(meta.n_tasks), **_noise_of(runs.reshape(len(runs), -1))}, "per_family": table}
+
+
+def validation_images(meta: MetaDataset) -> list[int | None]:
+    """Validation images of each task: the count a build recorded (``n_val``), else the count the builder's
+    stratified split gives for the task's class sizes (exact when every class has as many images, as in the
+    shipped suite; else from the mean class size); None when the manifest does not say."""
+    split = meta.manifest.get("split") or {}
+    vf, tf = float(split.get("val_fraction", 0.2)), float(split.get("test_fraction", 0.2))
+    out: list[int | None] = []
+    for t in meta.manifest.get("tasks", []):
+        if isinstance(t.get("n_val"), int):
+            out.append(int(t["n_val"]))
+            continue
+        d = t.get("descriptors") or {}
+        k, per = d.get("n_classes"), d.get("images_per_class_mean")
+        if not isinstance(k, (int, float)) or not isinstance(per, (int, float)):
+            out.append(None)
+            continue
+        c = int(round(per))
+        n_val = max(1, int(np.floor(c * vf + 0.5))) if vf > 0 else 0
+        n_test = max(1, int(np.floor(c * tf + 0.5))) if tf > 0 else 0
+        while c - n_val - n_test < 1 and (n_val > 1 or n_test > 1):  # the split keeps one training image
+            if n_val >= n_test and n_val > 1:
+                n_val -= 1
+            else:
+                n_test -= 1
+        out.append(int(k) * n_val)
+    return out
+
+
+def planned_cells(manifest: dict[str, Any]) -> int | None:
+    """The runs (task, configuration, seed) a built meta-dataset's plan asks for: every configuration on
+    ``seeds`` seeds, or (the first builds) seed 0 everywhere plus seed 1 for ``noise_config_ids``; None for an
+    imported meta-dataset, which has no plan."""
+    n_tasks, n_configs = len(manifest.get("tasks", [])), len(manifest.get("configs", []))
+    if isinstance(manifest.get("seeds"), int):
+        return n_tasks * n_configs * int(manifest["seeds"])
+    if "noise_config_ids" in manifest:
+        return n_tasks * (n_configs + len(manifest.get("noise_config_ids") or []))
+    return None
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    if not v.size:
+        return {"min": None, "median": None, "max": None}
+    return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max())}
+
+
+def build_counts(meta: MetaDataset) -> dict[str, Any]:
+    """The counts ``hyperstar metadata info`` leads with: families, tasks, configurations, seeds per cell
+    (min / median over every cell, 0 for a cell not run), runs done / planned, validation images per task
+    (min / median / max) and the seed noise (:func:`seed_noise`)."""
+    n_seeds = np.asarray(meta.n_seeds)
+    per_cell = _spread(n_seeds.ravel().tolist()) if n_seeds.size else _spread([])
+    return {
+        "n_families": len(set(meta.families)),
+        "n_tasks": meta.n_tasks,
+        "n_configs": meta.n_configs,
+        "seeds_per_cell": {"min": per_cell["min"], "median": per_cell["median"]},
+        "cells_done": int(n_seeds.sum()),
+        "cells_planned": planned_cells(meta.manifest),
+        "val_images": _spread(validation_images(meta)),
+        "seed_noise": seed_noise(meta),
+    }

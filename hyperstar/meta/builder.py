@@ -7,6 +7,11 @@ skips finished cells, so a kill (even ``kill -9``) loses at most the cells in fl
 end with the process that started them, however it ends (``kill -9`` included): none is left
 running on its own. One build at a time may write a folder (a lock: a second is refused).
 
+A v2 build runs every configuration on ``seeds`` seeds, configuration-major (each configuration on every
+task before the next, so a build stopped early, by ``max_hours`` or a kill, leaves whole configurations),
+over a design with the literature recipes (:data:`LITERATURE_RECIPES`); :func:`estimate_build` sizes it
+first (cells x seconds per cell / workers, from timing real cells).
+
 Example::
 
     >>> import tempfile
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import logging
 import os
 import signal
@@ -35,6 +41,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from hyperstar._internal.locks import file_lock
 from hyperstar._internal.paths import resolve_weights
@@ -63,15 +71,84 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 
 
-def design_configurations(n_configs: int = 64, seed: int = 0, space_version: int = SPACE_VERSION) -> list[dict[str, Any]]:
-    """The shared configuration set: the common-practice default first, then a Sobol design over the default
-    space of ``space_version`` (1: the design of the shipped meta-data)."""
+#: Known-good fine-tuning recipes from the literature, in the version-2 space (each dict is completed with the
+#: space's defaults). ``design_configurations(..., recipes=True)`` puts them right after the common-practice
+#: default, before the Sobol design.
+#:
+#: - ``linear_probe``: train the head only on frozen features (Kornblith, Shlens & Le, "Do Better ImageNet
+#:   Models Transfer Better?", CVPR 2019; the first stage of LP-FT, Kumar et al., ICLR 2022), with a large
+#:   SGD rate and, as a second variant, AdamW.
+#: - ``bitfit``: bias terms and head only (Ben Zaken, Ravfogel & Goldberg, "BitFit", ACL 2022): AdamW at
+#:   1e-3, no weight decay.
+#: - ``l2sp``: full fine-tuning pulled towards the pre-trained weights instead of towards zero (Li,
+#:   Grandvalet & Davoine, "Explicit Inductive Bias for Transfer Learning with Convolutional Networks",
+#:   ICML 2018): SGD 0.01 / momentum 0.9 with the paper's alpha of 0.1 and 0.01, no plain weight decay.
+#: - ``wiseft_low_lr``: the low learning rates with which fine-tuned weights stay close enough to the
+#:   pre-trained ones for weight-space ensembling to help (Wortsman et al., "Robust fine-tuning of zero-shot
+#:   models" (WiSE-FT), CVPR 2022): AdamW 3e-5 with weight decay and warm-up, and SGD 1e-3.
+#: - ``ulmfit``: discriminative rates (decay 1/2.6 per layer group), gradual unfreezing and the slanted
+#:   triangular schedule (Howard & Ruder, "Universal Language Model Fine-tuning for Text Classification",
+#:   ACL 2018), with SGD and with AdamW.
+LITERATURE_RECIPES: dict[str, dict[str, Any]] = {
+    "linear_probe_sgd": {"train_mode": "linear_probe", "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
+                         "use_weight_decay": "yes", "weight_decay": 1e-5, "lr_schedule": "cosine", "augment": 0.0},
+    "linear_probe_adamw": {"train_mode": "linear_probe", "optimizer": "adamw", "lr": 1e-3, "use_weight_decay": "no",
+                           "lr_schedule": "cosine", "augment": 0.0},
+    "bitfit": {"train_mode": "bitfit", "optimizer": "adamw", "lr": 1e-3, "use_weight_decay": "no",
+               "lr_schedule": "cosine", "warmup": "linear"},
+    "l2sp_0.1": {"train_mode": "full", "optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "use_weight_decay": "no",
+                 "use_l2sp": "yes", "l2sp_strength": 0.1, "lr_schedule": "step"},
+    "l2sp_0.01": {"train_mode": "full", "optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "use_weight_decay": "no",
+                  "use_l2sp": "yes", "l2sp_strength": 0.01, "lr_schedule": "cosine"},
+    "wiseft_low_lr_adamw": {"train_mode": "full", "optimizer": "adamw", "lr": 3e-5, "use_weight_decay": "yes",
+                            "weight_decay": 1e-2, "lr_schedule": "cosine", "warmup": "linear", "batch_size": 128},
+    "wiseft_low_lr_sgd": {"train_mode": "full", "optimizer": "sgd", "lr": 1e-3, "momentum": 0.9,
+                          "use_weight_decay": "yes", "weight_decay": 1e-4, "lr_schedule": "cosine"},
+    "ulmfit_sgd": {"train_mode": "full", "optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "layer_lr_decay": 1 / 2.6,
+                   "unfreeze": "gradual", "lr_schedule": "slanted_triangular"},
+    "ulmfit_adamw": {"train_mode": "full", "optimizer": "adamw", "lr": 1e-3, "use_weight_decay": "yes",
+                     "weight_decay": 1e-2, "layer_lr_decay": 1 / 2.6, "unfreeze": "gradual",
+                     "lr_schedule": "slanted_triangular"},
+}
+
+
+def literature_configurations(space_version: int = SPACE_VERSION) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, configuration)`` of the :data:`LITERATURE_RECIPES` that the space of ``space_version`` can
+    express (version 1 has no discriminative rates, gradual unfreezing or slanted triangular schedule)."""
+    import warnings
+
+    from hyperstar.exceptions import ConfigurationError
+    from hyperstar.space import default_space
+
+    space = default_space(version=space_version)
+    out = []
+    for name, partial in LITERATURE_RECIPES.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a value the space would drop: the recipe is not expressible
+                out.append((name, validate_configuration(partial, space)))
+        except (ConfigurationError, Warning):
+            continue
+    return out
+
+
+def design_configurations(n_configs: int = 64, seed: int = 0, space_version: int = SPACE_VERSION,
+                          recipes: bool = False) -> list[dict[str, Any]]:
+    """The shared configuration set: the common-practice default first, then (``recipes=True``) the
+    known-good recipes of :data:`LITERATURE_RECIPES` the space can express, then an ``n_configs``-point
+    scrambled Sobol design over the default space of ``space_version`` (1: the design of the shipped
+    meta-data); duplicates are dropped. ``recipes=False`` is the design of earlier builds, unchanged.
+
+        >>> len(design_configurations(8, seed=0)), len(design_configurations(8, seed=0, recipes=True))
+        (9, 18)
+    """
     from hyperstar.space import default_space
 
     space = default_space(version=space_version)
     configs = [validate_configuration(DEFAULT_CONFIG, space)]
     seen = {config_key(configs[0])}
-    for c in sample_configurations(space, n=n_configs, seed=seed):
+    extra = [c for _, c in literature_configurations(space_version)] if recipes else []
+    for c in extra + (sample_configurations(space, n=n_configs, seed=seed) if n_configs else []):
         if config_key(c) not in seen:
             configs.append(c)
             seen.add(config_key(c))
@@ -123,15 +200,25 @@ def _init_worker(threads: int, parent_pid: int | None = None) -> None:
         pass
 
 
+#: the most pixel bytes of tasks a worker keeps built (a configuration-major build visits every task for each
+#: configuration, so the worker keeps them all when they fit); override with HYPERSTAR_TASK_CACHE_MB
+TASK_CACHE_MB = 1024
+
+
 def _get_task(recipe: Mapping[str, Any], resolution: int):
     from hyperstar.suite import make_task
 
-    key = f"{recipe.get('name')}|{resolution}"
-    if key not in _TASK_CACHE:
-        if len(_TASK_CACHE) > 4:
-            _TASK_CACHE.clear()
-        _TASK_CACHE[key] = make_task(dict(recipe), resolution=resolution)
-    return _TASK_CACHE[key]
+    key = f"{json.dumps(dict(recipe), sort_keys=True)}|{resolution}"  # a changed folder recipe is not a cache hit
+    if key in _TASK_CACHE:
+        _TASK_CACHE[key] = _TASK_CACHE.pop(key)  # most recently used last
+        return _TASK_CACHE[key]
+    task = make_task(dict(recipe), resolution=resolution)
+    limit = float(os.environ.get("HYPERSTAR_TASK_CACHE_MB", TASK_CACHE_MB)) * 2**20
+    size = lambda t: len(t) * 3 * resolution * resolution  # noqa: E731  (an upper bound: gray is stored once)
+    while _TASK_CACHE and sum(size(t) for t in _TASK_CACHE.values()) + size(task) > limit:
+        _TASK_CACHE.pop(next(iter(_TASK_CACHE)))  # least recently used first
+    _TASK_CACHE[key] = task
+    return task
 
 
 def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,10 +271,37 @@ def _wise_record(wise: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- main side
 
+#: the cell orders of a build: ``"config"`` (configuration-major: for each configuration in design order,
+#: every task, each seed; a build stopped early has whole columns, useful to the analysis) or ``"task"``
+#: (task by task, the order of the first builds)
+CELL_ORDERS = ("config", "task")
 
-def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
-                      noise_config_ids, config_seed, space_version: int = SPACE_VERSION) -> dict[str, Any]:
+
+def _recipe_dict(recipe: Any) -> dict[str, Any]:
+    return recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
+
+
+def _changed_recipe(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The one-line refusal of a task whose recipe differs from the one the folder was built with."""
+    from hyperstar.suite.folders import is_folder_recipe
+
+    if is_folder_recipe(old) and is_folder_recipe(new):
+        o, n = old.get("params", {}), new.get("params", {})
+        if o.get("path") == n.get("path"):
+            return (f"The folder task '{name}' was built on other content of '{n.get('path')}' (digest "
+                    f"{str(o.get('digest'))[:19]}..., {o.get('n_files')} files; now {str(n.get('digest'))[:19]}..., "
+                    f"{n.get('n_files')} files). Restore the folder, or build the changed folder in another --out folder.")
+    return (f"The task '{name}' is in this meta-dataset with another recipe ({json.dumps(old, sort_keys=True)[:120]}); "
+            "give the new task another name, or build it in another --out folder.")
+
+
+def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
+                   noise_config_ids, config_seed, space_version: int, seeds: int | None,
+                   asked: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest a build of ``out`` writes (nothing is written here); refuses other settings than the
+    folder's."""
     from hyperstar.suite import make_task
+    from hyperstar.suite.folders import meta_family
 
     digest = file_digest(weights_path)
     existing = None
@@ -206,7 +320,12 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
                 problems.append(f"{key} {existing.get(key)!r} (asked: {value!r})")
         old_configs = [config_key(c["config"]) for c in existing["configs"]]
         if old_configs != [config_key(c) for c in configs][: len(old_configs)]:
-            problems.append("a different configuration set")
+            was = (existing.get("asked") or {})
+            how = ", ".join(f"{k} {was[k]!r}" for k in ("n_configs", "config_seed", "literature_recipes") if k in was)
+            problems.append("a different configuration set" + (
+                f" (it was built with {how})" if how else
+                " (a build from before meta-data v2: resume it with --no-literature-recipes, its --n-configs and "
+                "--config-seed, and --noise-configs)"))
         if problems:
             raise InvalidInputError(
                 f"'{out}' holds a meta-dataset built with {', '.join(problems)}. Use the same settings to "
@@ -215,16 +334,23 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
     known = {t["name"]: t for t in (existing or {}).get("tasks", [])}
     tasks = []
     for recipe in recipes:
-        r = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)
+        r = _recipe_dict(recipe)
+        if r["name"] in {t["name"] for t in tasks}:
+            raise InvalidInputError(f"Two tasks of this build are named '{r['name']}'. Give every task its own name "
+                                    "(for folders: folders with distinct names, or --family).")
         if r["name"] in known:
+            if known[r["name"]].get("recipe") not in (None, r):
+                raise InvalidInputError(_changed_recipe(r["name"], known[r["name"]]["recipe"], r))
             tasks.append(known[r["name"]])
             continue
         task = make_task(r, resolution=resolution)
-        tasks.append({"name": r["name"], "family": r["family"], "recipe": r, "descriptors": task.describe()})
+        n_val = len(task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=split_seed).val)
+        tasks.append({"name": r["name"], "family": meta_family(r), "recipe": r, "descriptors": task.describe(),
+                      "n_val": int(n_val)})
     for name, t in known.items():  # keep tasks of earlier builds that this call does not list
         if name not in {x["name"] for x in tasks}:
             tasks.append(t)
-    manifest = {
+    return {
         "format_version": FORMAT_VERSION,
         "space_version": space_version,
         "name": out.name,
@@ -238,13 +364,79 @@ def _prepare_manifest(out: Path, recipes, configs, max_budget, backbone, weights
         "split": {"val_fraction": VAL_FRACTION, "test_fraction": TEST_FRACTION},
         "split_seed": split_seed,
         "config_seed": config_seed,
+        "seeds": seeds,
         "noise_seed": 1,
         "noise_config_ids": noise_config_ids,
+        "asked": dict(asked),
         "tasks": tasks,
         "configs": [{"id": f"c{i:04d}", "config": c} for i, c in enumerate(configs)],
     }
-    write_manifest(out, manifest)
-    return manifest
+
+
+def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget, noise_configs, seeds, backbone,
+          weights, n_workers, threads_per_worker, resolution, split_seed, max_cells, space_version, order,
+          literature_recipes, max_hours) -> dict[str, Any]:
+    """Every argument of a build checked (before anything is written), the configurations designed and the
+    weights found: what :func:`build_meta_dataset` and :func:`estimate_build` share."""
+    from hyperstar._internal.validation import check_float
+    from hyperstar.space.default import SPACE_VERSIONS, default_space
+    from hyperstar.suite import default_suite
+
+    check_int(n_configs, "n_configs", where, 0)
+    check_seed(config_seed, where)
+    check_int(max_budget, "max_budget", where, 1, 10_000)
+    check_int(noise_configs, "noise_configs", where, 0)
+    if seeds is not None:
+        check_int(seeds, "seeds", where, 1, 100)
+    check_int(n_workers, "n_workers", where, 0, 512)
+    check_int(threads_per_worker, "threads_per_worker", where, 1, 512)
+    check_int(resolution, "resolution", where, 8, 512)
+    check_seed(split_seed, where)
+    if max_cells is not None:
+        check_int(max_cells, "max_cells", where, 0)
+    if max_hours is not None:
+        check_float(max_hours, "max_hours", where, 0.0)
+    check_choice(order, "order", where, CELL_ORDERS)
+    if not isinstance(literature_recipes, bool):
+        raise InvalidInputError(f"The 'literature_recipes' argument of {where} must be True or False. "
+                                f"Got {literature_recipes!r}.")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"The meta-dataset folder '{out}' is a file. Give a folder (new or an earlier build).")
+    recipes = list(recipes) if recipes is not None else default_suite()
+    check_choice(space_version, "space_version", where, SPACE_VERSIONS)
+    space = default_space(version=space_version)
+    given = configs is not None
+    configs = ([validate_configuration(c, space) for c in configs] if given
+               else design_configurations(n_configs, config_seed, space_version, recipes=literature_recipes))
+    weights_path = resolve_weights(backbone, weights, check=True)
+    noise_ids = ([f"c{i:04d}" for i in range(len(configs))] if seeds is not None and seeds >= 2
+                 else [] if seeds is not None else [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))])
+    asked = {"n_configs": n_configs, "config_seed": config_seed, "literature_recipes": literature_recipes,
+             "given_configs": given, "seeds": seeds, "noise_configs": None if seeds else noise_configs,
+             "order": order, "max_hours": max_hours, "max_cells": max_cells, "n_workers": n_workers}
+    return {"out": out, "recipes": recipes, "configs": configs, "weights_path": weights_path, "noise_ids": noise_ids,
+            "asked": asked}
+
+
+def _cells(manifest: Mapping[str, Any], names: Sequence[str], done: set, seeds: int | None, noise_ids: Sequence[str],
+           order: str, fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cells still to run, in ``order``: (configuration, task, seed) for ``"config"``, (task, seed 0 of each
+    configuration, then the noise seeds) for ``"task"``."""
+    recipe_by_name = {t["name"]: t["recipe"] for t in manifest["tasks"] if t.get("recipe")}
+    configs = manifest["configs"]
+    noise = set(noise_ids)
+
+    def seeds_of(c) -> list[int]:
+        return list(range(seeds)) if seeds is not None else [0] + ([1] if c["id"] in noise else [])
+
+    if order == "config":
+        plan = [(name, c, seed) for c in configs for name in names for seed in seeds_of(c)]
+    else:
+        plan = [(name, c, seed) for name in names for seed in range(max(len(seeds_of(c)) for c in configs) or 1)
+                for c in configs if seed in seeds_of(c)]
+    return [{"task": name, "recipe": recipe_by_name[name], "config_id": c["id"], "config": c["config"], "seed": seed,
+             **fixed} for name, c, seed in plan if (name, c["id"], seed) not in done]
 
 
 def build_meta_dataset(
@@ -265,95 +457,145 @@ def build_meta_dataset(
     progress: bool | None = None,
     max_cells: int | None = None,
     space_version: int = SPACE_VERSION,
+    seeds: int | None = None,
+    order: str = "config",
+    literature_recipes: bool = False,
+    max_hours: float | None = None,
 ) -> MetaDataset:
     """Evaluate every (task, configuration) cell of a suite to ``max_budget`` epochs, resumably.
 
-    ``recipes`` default to :func:`hyperstar.suite.default_suite`; the configurations are the
-    common-practice default plus an ``n_configs``-point Sobol design (seed ``config_seed``), unless
-    given. The first ``noise_configs`` configurations also run with seed 1, to measure noise.
-    ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells (``0``: only
-    write the manifest). ``space_version`` picks the default space the design is drawn from (1: the space of
-    the shipped meta-data, without the fine-tuning techniques). Every row records WiSE-FT's accuracies at
-    each alpha on the validation, test and shifted splits (``wise_ft``) and ``shifted_acc``. Every count is checked before anything is written: a negative one is an
-    error, never slice arithmetic. A folder another build is writing is refused (one line, naming it).
+    ``recipes`` default to :func:`hyperstar.suite.default_suite` (a folder task is a recipe too:
+    :func:`hyperstar.suite.folder_recipe`); the configurations are the common-practice default, then with
+    ``literature_recipes=True`` the known-good recipes of :data:`LITERATURE_RECIPES`, then an ``n_configs``-point
+    Sobol design (seed ``config_seed``), unless given. ``seeds=N`` runs every configuration with seeds
+    ``0..N-1``; without it (the first builds' plan) every configuration runs with seed 0 and the first
+    ``noise_configs`` also with seed 1. ``order`` is the order of the cells (:data:`CELL_ORDERS`; the default,
+    configuration-major, leaves whole configurations over every task when a build stops early).
+    ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells (``0``: only write the
+    manifest); ``max_hours`` starts no cell after that many hours and returns when the cells in flight are
+    written (no half cell). ``space_version`` picks the default space the design is drawn from (1: the space
+    of the shipped meta-data, without the fine-tuning techniques). Every row records WiSE-FT's accuracies at
+    each alpha on the validation, test and shifted splits (``wise_ft``) and ``shifted_acc``. Every count is
+    checked before anything is written: a negative one is an error, never slice arithmetic. The manifest
+    records what was asked (``"asked"``) and the plan (``"seeds"``, ``"noise_config_ids"``). Resuming a
+    folder with another protocol (budget, backbone, weights, resolution, split, space, configurations) is
+    refused; the plan (seeds, order, limits) may change between runs. A folder another build is writing is
+    refused (one line, naming it).
     """
-    from hyperstar.suite import default_suite
-
-    where = "build_meta_dataset"
-    check_int(n_configs, "n_configs", where, 0)
-    check_seed(config_seed, where)
-    check_int(max_budget, "max_budget", where, 1, 10_000)
-    check_int(noise_configs, "noise_configs", where, 0)
-    check_int(n_workers, "n_workers", where, 0, 512)
-    check_int(threads_per_worker, "threads_per_worker", where, 1, 512)
-    check_int(resolution, "resolution", where, 8, 512)
-    check_seed(split_seed, where)
-    if max_cells is not None:
-        check_int(max_cells, "max_cells", where, 0)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InvalidInputError(f"The meta-dataset folder '{out}' is a file. Give a folder (new or an earlier build).")
-    recipes = list(recipes) if recipes is not None else default_suite()
-    from hyperstar.space.default import SPACE_VERSIONS, default_space
-
-    check_choice(space_version, "space_version", where, SPACE_VERSIONS)
-    space = default_space(version=space_version)
-    configs = ([validate_configuration(c, space) for c in configs] if configs is not None
-               else design_configurations(n_configs, config_seed, space_version))
-    weights_path = resolve_weights(backbone, weights, check=True)
-    if weights_path is None:
+    plan = _plan("build_meta_dataset", out, recipes, n_configs, config_seed, configs, max_budget, noise_configs,
+                 seeds, backbone, weights, n_workers, threads_per_worker, resolution, split_seed, max_cells,
+                 space_version, order, literature_recipes, max_hours)
+    out = plan["out"]
+    if plan["weights_path"] is None:
         logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
-    noise_ids = [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))]
     with file_lock(out, what="meta-dataset"):
-        _build(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed, noise_ids, config_seed,
-               n_workers, threads_per_worker, device, progress, max_cells, space_version)
+        manifest = _plan_manifest(out, plan["recipes"], plan["configs"], max_budget, backbone, plan["weights_path"],
+                                  resolution, split_seed, plan["noise_ids"], config_seed, space_version, seeds,
+                                  plan["asked"])
+        write_manifest(out, manifest)
+        results = out / RESULTS
+        repair_results(results)
+        done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(results)}
+        fixed = _fixed(max_budget, backbone, plan["weights_path"], resolution, split_seed, device)
+        cells = _cells(manifest, [_recipe_dict(r)["name"] for r in plan["recipes"]], done, seeds, plan["noise_ids"],
+                       order, fixed)
+        if max_cells is not None:
+            cells = cells[:max_cells]
+        deadline = None if max_hours is None else time.monotonic() + 3600.0 * float(max_hours)
+        _run(cells, results, len(done), n_workers, threads_per_worker, progress, deadline)
     return load_meta_dataset(out)
 
 
-def _build(out: Path, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed, noise_ids,
-           config_seed, n_workers, threads_per_worker, device, progress, max_cells, space_version=SPACE_VERSION) -> None:
-    manifest = _prepare_manifest(out, recipes, configs, max_budget, backbone, weights_path, resolution, split_seed,
-                                 noise_ids, config_seed, space_version)
-    results = out / RESULTS
-    repair_results(results)
-    done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(results)}
-    version = code_version()
-    cells = []
-    recipe_by_name = {t["name"]: t["recipe"] for t in manifest["tasks"] if t.get("recipe")}
-    for recipe in recipes:
-        name = recipe.name if hasattr(recipe, "name") else recipe["name"]
-        plan = [(c, 0) for c in manifest["configs"]] + [(c, 1) for c in manifest["configs"] if c["id"] in noise_ids]
-        for c, seed in plan:
-            if (name, c["id"], seed) in done:
-                continue
-            cells.append({
-                "task": name, "recipe": recipe_by_name[name], "config_id": c["id"], "config": c["config"],
-                "seed": seed, "max_budget": max_budget, "backbone": backbone,
-                "weights": str(weights_path) if weights_path else None, "resolution": resolution,
-                "split_seed": split_seed, "code_version": version, "device": device,
-            })
-    if max_cells is not None:
-        cells = cells[:max_cells]
-    total = len(done) + len(cells)
-    logger.info("%d cells finished, %d to run, in %s", len(done), len(cells), out)
+def _fixed(max_budget, backbone, weights_path, resolution, split_seed, device) -> dict[str, Any]:
+    """What every cell of a build shares."""
+    return {"max_budget": max_budget, "backbone": backbone, "weights": str(weights_path) if weights_path else None,
+            "resolution": resolution, "split_seed": split_seed, "code_version": code_version(), "device": device}
+
+
+def _run(cells, results: Path, n_done: int, n_workers: int, threads_per_worker: int, progress, deadline) -> None:
+    logger.info("%d cells finished, %d to run, in %s", n_done, len(cells), results.parent)
     if progress is None:
         progress = sys.stderr.isatty()
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=len(done), desc="meta-data", unit="cell", disable=not progress, smoothing=0.05)
+    # tqdm's rate counts only the cells of this run (initial is excluded), so the ETA is honest on a resume
+    bar = tqdm(total=n_done + len(cells), initial=n_done, desc="meta-data", unit="cell", disable=not progress,
+               smoothing=0.05)
     try:
         if n_workers == 0:
             _init_worker(threads_per_worker)
             for cell in cells:
+                if _time_is_up(deadline):
+                    break
                 append_record(results, _run_cell(cell))
                 bar.update(1)
         else:
-            _run_pool(cells, results, n_workers, threads_per_worker, bar)
+            _run_pool(cells, results, n_workers, threads_per_worker, bar, deadline)
     finally:
         bar.close()
 
 
-def _run_pool(cells, results: Path, n_workers: int, threads: int, bar) -> None:
+def _time_is_up(deadline: float | None) -> bool:
+    if deadline is not None and time.monotonic() >= deadline:
+        logger.warning("The time given (max_hours) is up: no new cell is started; the cells finished are written.")
+        return True
+    return False
+
+
+def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_configs: int = 64, config_seed: int = 0,
+                   configs: Sequence[Mapping[str, Any]] | None = None, max_budget: int = 9, noise_configs: int = 8,
+                   backbone: str = "smallcnn", weights: Any = "auto", n_workers: int = 2, threads_per_worker: int = 1,
+                   resolution: int = 32, split_seed: int = 0, device: str = "auto", space_version: int = SPACE_VERSION,
+                   seeds: int | None = None, order: str = "config", literature_recipes: bool = False,
+                   max_cells: int | None = None, n_timed: int = 3) -> dict[str, Any]:
+    """Size a build without writing anything: the cells it would run, and its wall time on this machine.
+
+    Times ``n_timed`` real cells (spread over the plan, run here one after the other with
+    ``threads_per_worker`` threads, after their task is built) and estimates the wall time as
+    ``cells x seconds per cell / workers``. The arguments are those of :func:`build_meta_dataset`; ``out``
+    may hold an earlier build (its finished cells are not counted) or not exist yet.
+    """
+    where = "estimate_build"
+    check_int(n_timed, "n_timed", where, 0, 1000)
+    plan = _plan(where, out, recipes, n_configs, config_seed, configs, max_budget, noise_configs, seeds, backbone,
+                 weights, n_workers, threads_per_worker, resolution, split_seed, max_cells, space_version, order,
+                 literature_recipes, None)
+    out = plan["out"]
+    manifest = _plan_manifest(out, plan["recipes"], plan["configs"], max_budget, backbone, plan["weights_path"],
+                              resolution, split_seed, plan["noise_ids"], config_seed, space_version, seeds, plan["asked"])
+    done = ({(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(out / RESULTS)}
+            if (out / RESULTS).is_file() else set())
+    fixed = _fixed(max_budget, backbone, plan["weights_path"], resolution, split_seed, device)
+    cells = _cells(manifest, [_recipe_dict(r)["name"] for r in plan["recipes"]], done, seeds, plan["noise_ids"],
+                   order, fixed)
+    if max_cells is not None:
+        cells = cells[:max_cells]
+    timed = [cells[int(i)] for i in np.unique(np.linspace(0, len(cells) - 1, min(n_timed, len(cells))).round())] \
+        if cells and n_timed else []
+    seconds = []
+    import torch
+
+    threads = torch.get_num_threads()
+    _init_worker(threads_per_worker)  # time a cell as a worker runs it
+    try:
+        for cell in timed:
+            _get_task(cell["recipe"], cell["resolution"])  # built once per worker in a build: not part of a cell
+            start = time.perf_counter()
+            _run_cell(cell)
+            seconds.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    per_cell = float(np.mean(seconds)) if seconds else None
+    workers = max(1, n_workers)
+    total = None if per_cell is None else len(cells) * per_cell / workers
+    return {"out": str(out), "n_tasks": len(plan["recipes"]), "n_configs": len(plan["configs"]),
+            "seeds": seeds, "noise_configs": None if seeds else len(plan["noise_ids"]), "cells_done": len(done),
+            "cells_to_run": len(cells), "timed_cells": len(seconds), "seconds_timed": [round(x, 2) for x in seconds],
+            "seconds_per_cell": per_cell, "workers": workers, "estimated_seconds": total,
+            "estimated_hours": None if total is None else total / 3600.0}
+
+
+def _run_pool(cells, results: Path, n_workers: int, threads: int, bar, deadline: float | None = None) -> None:
     ctx = get_context("spawn")  # no fork after torch has started its thread pools
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(threads, os.getpid()))
@@ -361,8 +603,12 @@ def _run_pool(cells, results: Path, n_workers: int, threads: int, bar) -> None:
     queue = list(reversed(cells))
     try:
         # Keep only a few cells queued per worker, so an interrupt leaves little unstarted work
-        # behind and the cells finish roughly in task order.
+        # behind and the cells finish roughly in the order of the plan.
         while queue or pending:
+            if queue and _time_is_up(deadline):
+                queue.clear()  # start nothing new; what is queued but not started is cancelled, the rest finishes
+                for fut in [f for f in pending if f.cancel()]:
+                    pending.pop(fut)
             while queue and len(pending) < 2 * n_workers:
                 cell = queue.pop()
                 pending[pool.submit(_run_cell, cell)] = cell

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from hyperstar.suite import families as _families  # noqa: F401  (registers the built-ins)
 from hyperstar.suite import packaged as _packaged  # noqa: F401  (registers the Debian-package families)
+from hyperstar.suite.folders import FOLDER_FAMILY, folder_recipe, meta_family  # noqa: F401  (user folders as tasks)
 from hyperstar.suite._core import (
     TaskRecipe,
     family_defaults,
