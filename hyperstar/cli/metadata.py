@@ -28,7 +28,11 @@ def add_metadata(sub) -> None:
     b.add_argument("--out", default=DEFAULT_BUILD_OUT,
                    help=f"output folder (default ./{DEFAULT_BUILD_OUT}, in the current directory: never the shipped "
                         "meta-data inside the installed package unless named here)")
-    b.add_argument("--tasks", nargs="*", help="task names of the default suite, or 'tiny' (default: the whole suite, "
+    b.add_argument("--suite", choices=SUITE_NAMES, default="v1",
+                   help="the task suite --tasks picks from: v1 (the shipped meta-data's 29 tasks), v2 (16 families, "
+                        "64 tasks, real images from Debian packages: `hyperstar metadata tasks --suite v2` lists what "
+                        "to install) or tiny (default v1)")
+    b.add_argument("--tasks", nargs="*", help="task names of the suite, or 'tiny' (default: the whole suite, "
                                               "or none when --folder is given)")
     b.add_argument("--folder", action="append", default=None, metavar="PATH",
                    help="an image folder as a task (ImageFolder layout: one sub-folder per class); repeat for more "
@@ -67,7 +71,8 @@ def add_metadata(sub) -> None:
                         "1: the space of the shipped meta-data)")
     b.set_defaults(func=cmd_metadata_build)
 
-    t = msub.add_parser("tasks", help="list the default task suite", parents=[json_flag()])
+    t = msub.add_parser("tasks", help="list a task suite (default v1)", parents=[json_flag()])
+    t.add_argument("--suite", choices=SUITE_NAMES, default="v1")
     t.set_defaults(func=cmd_metadata_tasks)
 
     i = msub.add_parser(
@@ -110,24 +115,35 @@ def add_pretrain_source(sub) -> None:
     p.set_defaults(func=cmd_pretrain_source)
 
 
-def suite_recipes(names: list[str] | None):
-    """The recipes ``--tasks`` names (``None``: the builder's default suite; ``['tiny']``: the tiny suite)."""
-    if not names:
-        return None
-    from hyperstar.suite import default_suite, tiny_suite
+SUITE_NAMES = ("v1", "v2", "tiny")
 
+
+def _suite(name: str):
+    from hyperstar.suite import default_suite, suite_v2, tiny_suite
+
+    return {"v1": default_suite, "v2": suite_v2, "tiny": tiny_suite}[name]()
+
+
+def suite_recipes(names: list[str] | None, suite: str = "v1"):
+    """The recipes ``--tasks`` names in ``suite`` (``None``: the builder's default suite for v1, the whole suite
+    otherwise; ``['tiny']``: the tiny suite)."""
     if names == ["tiny"]:
-        return tiny_suite()
-    pool = {r.name: r for r in default_suite() + tiny_suite()}
+        return _suite("tiny")
+    if not names:
+        return None if suite == "v1" else _suite(suite)
+    from hyperstar.suite import tiny_suite
+
+    pool = {r.name: r for r in _suite(suite) + tiny_suite()}
     unknown = [t for t in names if t not in pool]
     if unknown:
         from hyperstar.exceptions import InvalidInputError
 
-        raise InvalidInputError(f"Unknown task(s) {', '.join(unknown)}; see `hyperstar metadata tasks`.")
+        raise InvalidInputError(f"Unknown task(s) {', '.join(unknown)} in suite {suite}; see `hyperstar metadata "
+                                f"tasks --suite {suite}`.")
     return [pool[t] for t in names]
 
 
-def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: str | None):
+def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: str | None, suite: str = "v1"):
     """The recipes of ``metadata build``: the suite tasks ``--tasks`` names, then one task per ``--folder``."""
     from hyperstar.exceptions import InvalidInputError
 
@@ -135,10 +151,10 @@ def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: st
         raise InvalidInputError(f"--family names the family of --folder tasks; got --family {family!r} without "
                                 "--folder. Add --folder PATH, or leave --family out.")
     if not folders:
-        return suite_recipes(tasks)
+        return suite_recipes(tasks, suite)
     from hyperstar.suite.folders import FOLDER_FAMILY, folder_recipe
 
-    return list(suite_recipes(tasks) or []) + [folder_recipe(p, family=family or FOLDER_FAMILY) for p in folders]
+    return list(suite_recipes(tasks, suite) or [] if tasks else []) + [folder_recipe(p, family=family or FOLDER_FAMILY) for p in folders]
 
 
 #: the counts ``metadata build`` checks up front, so that the error names the flag: (flag, low, high)
@@ -180,7 +196,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
             check_int(getattr(args, dest), flag, where, low, high)
     if args.max_hours is not None:
         check_float(args.max_hours, "--max-hours", where, 0.0, low_open=True)
-    recipes = build_recipes(args.tasks, args.folder, args.family)
+    recipes = build_recipes(args.tasks, args.folder, args.family, args.suite)
     plan = build_plan(args)
     if args.dry_run:
         est = estimate_build(args.out, recipes=recipes, n_timed=args.time_cells, **plan)
@@ -213,9 +229,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
 
 
 def cmd_metadata_tasks(args: argparse.Namespace) -> int:
-    from hyperstar.suite import default_suite
-
-    rows = [r.to_dict() for r in default_suite()]
+    rows = [r.to_dict() for r in _suite(getattr(args, "suite", "v1"))]
     if args.json:
         print_json(rows)
     else:

@@ -345,8 +345,11 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
             continue
         task = make_task(r, resolution=resolution)
         n_val = len(task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=split_seed).val)
-        tasks.append({"name": r["name"], "family": meta_family(r), "recipe": r, "descriptors": task.describe(),
-                      "n_val": int(n_val)})
+        entry = {"name": r["name"], "family": meta_family(r), "recipe": r, "descriptors": task.describe(),
+                 "n_val": int(n_val)}
+        if getattr(task, "provenance", None):  # packaged families: packages, versions, file digest
+            entry["provenance"] = task.provenance
+        tasks.append(entry)
     for name, t in known.items():  # keep tasks of earlier builds that this call does not list
         if name not in {x["name"] for x in tasks}:
             tasks.append(t)

@@ -33,6 +33,7 @@ from hyperstar.suite._core import (
     register_family,
 )
 from hyperstar.suite.suites import SOURCE_DESCRIPTION, default_suite, source_task, tiny_suite
+from hyperstar.suite.suite_v2 import suite_v2
 
 __all__ = [
     "TaskRecipe",
@@ -42,6 +43,7 @@ __all__ = [
     "family_defaults",
     "default_suite",
     "tiny_suite",
+    "suite_v2",
     "source_task",
     "SOURCE_DESCRIPTION",
 ]

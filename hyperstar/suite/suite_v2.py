@@ -125,13 +125,11 @@ def _real() -> list[TaskRecipe]:
     ``benchmarks/results/packaged_families_timing.jsonl``)."""
     return [
         _pkg_small("v2-tuxpaint-l1-all", "tuxpaint_stamps", level=1, min_per_class=10),
-        _pkg_small("v2-tuxpaint-l1-9c-max150", "tuxpaint_stamps", level=1, min_per_class=40,
-                   max_per_class=150),
-        _pkg_small("v2-tuxpaint-l2-10c-15s", "tuxpaint_stamps", level=2, classes=[
-            "animals/birds", "animals/insects", "animals/mammals", "food/fruit", "food/vegetables",
-            "plants/flowers", "symbols/math", "symbols/money", "town/houses", "town/roadsigns"], per_class=15),
-        _pkg_small("v2-tuxpaint-l1-6c-40s", "tuxpaint_stamps", level=1, classes=[
-            "animals", "food", "household", "plants", "town", "vehicles"], per_class=40),
+        _pkg_small("v2-tuxpaint-l1-6c-things", "tuxpaint_stamps", level=1, classes=[
+            "animals", "food", "household", "seasonal", "town", "vehicles"]),
+        _pkg_small("v2-tuxpaint-l2-all", "tuxpaint_stamps", level=2, min_per_class=10),
+        _pkg_small("v2-tuxpaint-l1-5c-mixed", "tuxpaint_stamps", level=1, classes=[
+            "symbols", "animals", "clothes", "plants", "people"]),
         _pkg_small("v2-openclipart-l1-8c-150s", "openclipart", level=1, classes=[
             "animals", "computer", "food", "people", "recreation", "shapes", "signs_and_symbols",
             "transportation"], per_class=150),
@@ -149,29 +147,25 @@ def _real() -> list[TaskRecipe]:
         _pkg("v2-crawl-3c-max800", "crawl_tiles", min_per_class=10, max_per_class=800),
         _pkg_small("v2-crawl-floor-wall-2c-300s", "crawl_tiles", classes=["floor", "wall"], per_class=300),
         _pkg_small("v2-crawl-3c-150s", "crawl_tiles", per_class=150),
-        _pkg_small("v2-wesnoth-units-12c-all", "wesnoth_units", min_per_class=10),
-        _pkg_small("v2-wesnoth-units-6c-15s", "wesnoth_units", classes=[
-            "drakes", "dunefolk", "dwarves", "elves-wood", "human-loyalists", "monsters"], per_class=15),
-        _pkg_small("v2-wesnoth-units-4c-20s", "wesnoth_units", classes=[
-            "dunefolk", "elves-wood", "human-loyalists", "monsters"], per_class=20),
-        _pkg_small("v2-wesnoth-units-8c-10s", "wesnoth_units", classes=[
-            "drakes", "dwarves", "human-magi", "human-outlaws", "merfolk", "nagas", "orcs", "undead"],
-            per_class=10),
-        _pkg_small("v2-wesnoth-portraits-8c-all", "wesnoth_portraits", min_per_class=10),
-        _pkg_small("v2-wesnoth-portraits-3c-37s", "wesnoth_portraits", classes=[
-            "humans", "monsters", "undead"], per_class=37),
-        _pkg_small("v2-wesnoth-portraits-5c-12s", "wesnoth_portraits", classes=[
-            "dwarves", "elves", "humans", "orcs", "undead"], per_class=12),
-        _pkg_small("v2-wesnoth-portraits-2c-39s", "wesnoth_portraits", classes=["humans", "undead"],
-                   per_class=39),
+        # The next three families: every distinct drawing of the classes (the packages hold no more).
+        _pkg_small("v2-wesnoth-units-all", "wesnoth_units", min_per_class=10),
+        _pkg_small("v2-wesnoth-units-4c", "wesnoth_units", classes=[
+            "dunefolk", "elves-wood", "human-loyalists", "monsters"]),
+        _pkg_small("v2-wesnoth-units-8c", "wesnoth_units", classes=[
+            "drakes", "dwarves", "human-magi", "human-outlaws", "merfolk", "nagas", "orcs", "undead"]),
+        _pkg_small("v2-wesnoth-units-2c", "wesnoth_units", classes=["dunefolk", "monsters"]),
+        _pkg_small("v2-wesnoth-portraits-all", "wesnoth_portraits", min_per_class=10),
+        _pkg_small("v2-wesnoth-portraits-3c", "wesnoth_portraits", classes=["humans", "monsters", "undead"]),
+        _pkg_small("v2-wesnoth-portraits-5c", "wesnoth_portraits", classes=[
+            "dwarves", "elves", "humans", "orcs", "undead"]),
+        _pkg_small("v2-wesnoth-portraits-2c", "wesnoth_portraits", classes=["humans", "undead"]),
         _pkg_small("v2-hedgewars-themes-all", "hedgewars_themes", min_per_class=10),
-        _pkg_small("v2-hedgewars-themes-8c-15s", "hedgewars_themes", classes=[
-            "Beach", "Christmas", "Desert", "Fruit", "Golf", "Halloween", "Hell", "Underwater"], per_class=15),
-        _pkg_small("v2-hedgewars-themes-16c-12s", "hedgewars_themes", classes=[
+        _pkg_small("v2-hedgewars-themes-8c", "hedgewars_themes", classes=[
+            "Beach", "Christmas", "Desert", "Fruit", "Golf", "Halloween", "Hell", "Underwater"]),
+        _pkg_small("v2-hedgewars-themes-16c", "hedgewars_themes", classes=[
             "Art", "Bath", "Beach", "Brick", "Cake", "Castle", "Cave", "Christmas", "Compost", "Desert",
-            "Fruit", "Golf", "Hell", "Hoggywood", "Jungle", "Sheep"], per_class=12),
-        _pkg_small("v2-hedgewars-themes-4c-20s", "hedgewars_themes", classes=["Beach", "Cake", "Compost", "Golf"],
-                   per_class=20),
+            "Fruit", "Golf", "Hell", "Hoggywood", "Jungle", "Sheep"]),
+        _pkg_small("v2-hedgewars-themes-4c", "hedgewars_themes", classes=["Beach", "Cake", "Compost", "Golf"]),
     ]
 
 
