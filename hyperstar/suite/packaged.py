@@ -6,8 +6,8 @@ or the freedesktop icon contexts and icon names of several icon themes. Nothing 
 a missing package raises :class:`DebianPackageError` with its ``apt-get install`` line.
 
 Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``playing_cards``,
-``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``crawl_tiles``,
-``icon_contexts``, ``icon_names``. Parameters common to all:
+``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``crawl_tiles``, ``icons``
+(``by``: "context" or "name"). Parameters common to all:
 
 - ``classes`` (list of class names) or ``n_classes`` (a seeded random subset of the classes
   that have enough images); default: every class with enough images.
@@ -607,24 +607,23 @@ def _icon_parse(rel: PurePosixPath) -> tuple[str, str, int] | None:
     return context, name, size
 
 
-def _icon_rule(by: str) -> Callable:
-    def rule(params: dict, resolution: int) -> tuple[Rule, Callable]:
-        def classify(rel: PurePosixPath) -> tuple[str, str] | None:
-            hit = _icon_parse(rel)
-            if hit is None:
-                return None
-            context, name, _ = hit
-            return (context, f"{context}/{name}") if by == "context" else (name, name)
+def _icon_rule(params: dict, resolution: int) -> tuple[Rule, Callable]:
+    by = params["by"]
 
-        def prefer(e: Entry) -> tuple:
-            # The smallest size at least the task's resolution, else the largest: the drawing
-            # the theme made for that size.
-            size = _icon_parse(PurePosixPath(e.rel.split(":", 1)[1]))[2]
-            return (0, size, e.rel) if size >= resolution else (1, -size, e.rel)
+    def classify(rel: PurePosixPath) -> tuple[str, str] | None:
+        hit = _icon_parse(rel)
+        if hit is None:
+            return None
+        context, name, _ = hit
+        return (context, f"{context}/{name}") if by == "context" else (name, name)
 
-        return classify, prefer
+    def prefer(e: Entry) -> tuple:
+        # The smallest size at least the task's resolution, else the largest: the drawing
+        # the theme made for that size.
+        size = _icon_parse(PurePosixPath(e.rel.split(":", 1)[1]))[2]
+        return (0, size, e.rel) if size >= resolution else (1, -size, e.rel)
 
-    return rule
+    return classify, prefer
 
 
 def _themes_of(params: dict) -> list[str]:
@@ -634,31 +633,20 @@ def _themes_of(params: dict) -> list[str]:
 _THEMES = _ThemesParam(tuple(ICON_THEMES))
 
 register_packaged_family(PackagedSource(
-    family="icon_contexts",
+    family="icons",
     max_pixels=None,
     description=(
-        "Desktop icons of several icon themes (themes: " + ", ".join(ICON_THEMES) + "); class = "
-        "freedesktop context (actions, apps, categories, devices, emblems, emotes, mimetypes, "
-        "places, status). One PNG per icon of a theme (the size nearest above the resolution)."
+        "Desktop icons of several icon themes (themes: " + ", ".join(ICON_THEMES) + "); class "
+        "set by 'by': 'context' (freedesktop context: actions, apps, categories, devices, "
+        "emblems, emotes, mimetypes, places, status) or 'name' (the same icon -- folder, printer, "
+        "user-trash, ... -- as drawn by different themes: at most one image per theme, few shots; "
+        "near-identical drawings shared by two themes count once). One PNG per icon of a theme "
+        "(the size nearest above the resolution). One family, whatever 'by', since both read the "
+        "same icon files."
     ),
     parts=dict(ICON_THEMES),
-    rule=_icon_rule("context"),
-    extra_spec={"themes": _THEMES},
-    parts_of=_themes_of,
-    size_dependent=True,
-))
-
-register_packaged_family(PackagedSource(
-    family="icon_names",
-    max_pixels=None,
-    description=(
-        "The same icon (folder, printer, user-trash, ...) as drawn by different icon themes "
-        "(" + ", ".join(ICON_THEMES) + "); class = icon name, so each class has at most one "
-        "image per theme (few shots). Near-identical drawings shared by two themes count once."
-    ),
-    parts=dict(ICON_THEMES),
-    rule=_icon_rule("name"),
-    extra_spec={"themes": _THEMES},
+    rule=_icon_rule,
+    extra_spec={"themes": _THEMES, "by": ChoiceParam(("context", "name"), "context")},
     parts_of=_themes_of,
     size_dependent=True,
 ))

@@ -106,9 +106,9 @@ def test_reserved_packages_are_refused_by_name_and_by_path(tmp_path):
 
 def test_reserved_in_recipes_and_sources_is_refused():
     with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(TaskRecipe("icon_contexts", {"themes": ["oxygen"]}))
+        make_task(TaskRecipe("icons", {"themes": ["oxygen"]}))
     with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(TaskRecipe("icon_names", {"versions": {"breeze-icon-theme": "5.0"}}))
+        make_task(TaskRecipe("icons", {"by": "name", "versions": {"breeze-icon-theme": "5.0"}}))
     src = packaged.PackagedSource(
         family="bad_family", description="x", parts={"a": ("fonts-noto-color-emoji", "/tmp")},
         rule=lambda p, r: (folder_rule(1), None),
@@ -205,13 +205,33 @@ def test_wesnoth_units_are_one_sprite_per_unit():
 
 
 @needs_deb("tango-icon-theme")
-def test_icon_contexts_from_one_theme_rebuild_identically():
-    recipe = TaskRecipe("icon_contexts", {"themes": ["tango"], "classes": ["apps", "devices"],
-                                          "per_class": 10})
+def test_icons_by_context_from_one_theme_rebuild_identically():
+    recipe = TaskRecipe("icons", {"themes": ["tango"], "classes": ["apps", "devices"],
+                                  "per_class": 10})
     a, b = make_task(recipe), make_task(recipe)
     assert a.classes == ["apps", "devices"] and len(a) == 20
     assert np.array_equal(a.images(range(20)).numpy(), b.images(range(20)).numpy())
     assert a.provenance["digest"] == b.provenance["digest"]
+    # 'context' is the default of 'by'.
+    explicit = make_task(TaskRecipe("icons", {**recipe.params, "by": "context"}))
+    assert explicit.provenance == a.provenance
+
+
+@needs_deb("tango-icon-theme")
+@needs_deb("gnome-icon-theme")
+def test_icons_by_name_are_one_drawing_per_theme():
+    counts = packaged.class_counts("icons", by="name", themes=["gnome", "tango"])
+    assert counts and max(counts.values()) <= 2  # one icon name: at most one file per theme
+    assert counts.get("folder") == 2 and counts.get("printer") == 2  # drawn by both themes
+    with pytest.raises(InvalidInputError, match="fewer than 5 distinct images"):
+        make_task(TaskRecipe("icons", {"by": "name", "themes": ["gnome", "tango"],
+                                       "classes": ["folder", "printer"], "per_class": 5}))
+
+
+def test_icons_by_is_checked():
+    with pytest.raises(InvalidInputError, match="'by'"):
+        make_task(TaskRecipe("icons", {"by": "theme"}))
+    assert "icon_contexts" not in list_families() and "icon_names" not in list_families()
 
 
 # One cheap recipe per family whose discovery takes well under a second: (family, params, package).
@@ -240,4 +260,4 @@ def test_each_family_builds_the_same_small_task_twice(family, params):
 
 def test_the_packaged_families_are_registered():
     assert {"tuxpaint_stamps", "openclipart", "playing_cards", "wesnoth_units", "wesnoth_portraits",
-            "hedgewars_themes", "crawl_tiles", "icon_contexts", "icon_names"} <= set(list_families())
+            "hedgewars_themes", "crawl_tiles", "icons"} <= set(list_families())
