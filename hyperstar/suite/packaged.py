@@ -230,6 +230,7 @@ def class_counts(family: str, resolution: int = 32, **params: Any) -> dict[str, 
         27
     """
     src = _source(family)
+    params = {**{k: spec.default for k, spec in src.extra_spec.items()}, **params}  # as make_task
     versions = check_packages(_packages(src, params), None, family)
     return {c: len(v) for c, v in _lookup(src, params, versions, resolution).items()}
 

@@ -212,9 +212,12 @@ def test_icons_by_context_from_one_theme_rebuild_identically():
     assert a.classes == ["apps", "devices"] and len(a) == 20
     assert np.array_equal(a.images(range(20)).numpy(), b.images(range(20)).numpy())
     assert a.provenance["digest"] == b.provenance["digest"]
-    # 'context' is the default of 'by'.
+    # 'context' is the default of 'by', in make_task and in class_counts alike.
     explicit = make_task(TaskRecipe("icons", {**recipe.params, "by": "context"}))
     assert explicit.provenance == a.provenance
+    assert {"apps", "devices"} <= set(packaged.class_counts("icons", themes=["tango"])) <= {
+        "actions", "apps", "categories", "devices", "emblems", "emotes", "mimetypes", "places",
+        "status"}
 
 
 @needs_deb("tango-icon-theme")
