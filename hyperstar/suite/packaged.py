@@ -7,7 +7,8 @@ a missing package raises :class:`DebianPackageError` with its ``apt-get install`
 
 Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``playing_cards``,
 ``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``crawl_tiles``, ``icons``
-(``by``: "context" or "name"). Parameters common to all:
+(``by``: "context" or "name"), ``supertux_sprites``, ``pingus_groundpieces``. Parameters common
+to all:
 
 - ``classes`` (list of class names) or ``n_classes`` (a seeded random subset of the classes
   that have enough images); default: every class with enough images.
@@ -651,3 +652,6 @@ register_packaged_family(PackagedSource(
     parts_of=_themes_of,
     size_dependent=True,
 ))
+
+# Two more games' data (SuperTux, Pingus): registered by their own module.
+from hyperstar.suite import _packaged_games  # noqa: E402, F401

@@ -192,6 +192,26 @@ def test_near_duplicate_renders_are_caught():
     assert index.add_if_new(255 - img)
 
 
+def test_supertux_sprite_files_make_one_group_per_action(tmp_path):
+    from hyperstar.suite._packaged_games import sprite_actions
+
+    folder = tmp_path / "creatures" / "snowball"
+    folder.mkdir(parents=True)
+    (folder / "snowball.sprite").write_text(
+        '(supertux-sprite\n (action (name "left") (images "walk-0.png" "walk-1.png"))\n'
+        ' (action (name "right") (mirror-action "left"))\n'
+        ' (action (name "squished-left") (images "sq-l.png"))\n'
+        ' (action (name "squished-right") (images "sq-r.png"))\n'
+        ' (action (name "melting") (images "../shared/melt-0.png" "../shared/melt-1.png")))\n'
+    )
+    groups = sprite_actions(str(tmp_path))
+    sprite = "creatures/snowball/snowball.sprite"
+    assert groups["creatures/snowball/walk-1.png"] == (f"{sprite}#", 1)  # a frame of 'left'
+    # Left and right drawings of one action are one group (one is the other mirrored).
+    assert groups["creatures/snowball/sq-l.png"][0] == groups["creatures/snowball/sq-r.png"][0]
+    assert groups["creatures/shared/melt-0.png"] == (f"{sprite}#melting", 0)  # paths resolved
+
+
 # ----------------------------------------------------------------------------- real packages
 
 
@@ -244,6 +264,8 @@ CHEAP = [
     ("wesnoth_portraits", {"classes": ["humans", "undead"], "per_class": 5}, "wesnoth-1.16-data"),
     ("hedgewars_themes", {"classes": ["Beach", "Christmas"], "per_class": 5}, "hedgewars-data"),
     ("crawl_tiles", {"classes": ["floor", "wall"], "per_class": 5}, "crawl-tiles-data"),
+    ("supertux_sprites", {"classes": ["badguys", "tiles"], "per_class": 5}, "supertux-data"),
+    ("pingus_groundpieces", {"classes": ["desert", "snow"], "per_class": 5}, "pingus-data"),
 ]
 
 
@@ -261,6 +283,18 @@ def test_each_family_builds_the_same_small_task_twice(family, params):
     assert family in list_families()
 
 
+@needs_deb("supertux-data")
+def test_supertux_classes_keep_tux_apart_and_leave_editor_icons_out():
+    level1 = packaged.class_counts("supertux_sprites")
+    assert {"badguys", "tux", "objects", "tiles", "worldmap"} <= set(level1)
+    assert not {"engine", "credits", "creatures"} & set(level1)
+    level2 = packaged.class_counts("supertux_sprites", level=2)
+    assert level2["badguys/snowball"] >= 10 and level2["tiles/forest"] >= 10
+    # One image per animation: the snowball's 80-odd frames give a couple of dozen drawings.
+    assert level2["badguys/snowball"] < 40
+
+
 def test_the_packaged_families_are_registered():
     assert {"tuxpaint_stamps", "openclipart", "playing_cards", "wesnoth_units", "wesnoth_portraits",
-            "hedgewars_themes", "crawl_tiles", "icons"} <= set(list_families())
+            "hedgewars_themes", "crawl_tiles", "icons", "supertux_sprites",
+            "pingus_groundpieces"} <= set(list_families())
