@@ -91,11 +91,13 @@ register_packaged_family(PackagedSource(
         "tiles, powerups, worldmap, background, particles, decal; level 2: badguys/snowball, "
         "tiles/forest, objects/bonus_block, ...). One image per animation (its first frame, as "
         "the game's .sprite files list them; left and right versions are one); the editor's "
-        "icons are left out; trimmed to the drawing."
+        "icons are left out; a mirrored or turned copy of a drawing counts once; trimmed to the "
+        "drawing."
     ),
     parts={"images": ("supertux-data", SUPERTUX)},
     rule=_supertux_rule,
     trim=True,
+    dihedral=True,  # spikes, arrows and the map's Tux are one drawing turned four ways
     extra_spec={"level": ChoiceParam((1, 2), 1)},
 ))
 
@@ -119,9 +121,11 @@ register_packaged_family(PackagedSource(
     description=(
         "The terrain pieces Pingus levels are built from (pingus-data); class = theme (desert, "
         "foliage, halloween, industrial, jungle, snow, sweets, xmas, crystal, ...). The 'misc' "
-        "and 'test' pieces are left out; trimmed to the drawing."
+        "and 'test' pieces are left out; a mirrored or turned copy of a piece counts once; trimmed to "
+        "the drawing."
     ),
     parts={"groundpieces": ("pingus-data", _PINGUS)},
     rule=_pingus_rule,
     trim=True,
+    dihedral=True,  # some pieces are shipped mirrored or turned
 ))

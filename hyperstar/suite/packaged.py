@@ -181,6 +181,7 @@ class PackagedSource:
     exts: tuple[str, ...] = (".png",)  # with ".svg": a drawing's PNG is preferred to its SVG
     sheets: dict[str, str] | None = None  # tile sheets {file: class}, cut into cells of `cell`
     cell: int = 32
+    dihedral: bool = False  # a mirrored or rotated copy of an image already in the task is dropped
 
 
 #: family -> its source; filled by :func:`register_packaged_family`.
@@ -378,8 +379,8 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
                 img = render(pool[int(i)].path, resolution, src.trim, pool[int(i)].box)
             except (OSError, ValueError, SyntaxError):
                 continue  # a damaged file: left out, the same way on every build
-            if not index.add_if_new(img):
-                continue  # a near-duplicate of an image already in the task
+            if not index.add_if_new(img, dihedral=src.dihedral):
+                continue  # a near-duplicate (or, if dihedral, a turned copy) of one in the task
             images.append(img)
             labels.append(j)
             used.append(pool[int(i)])

@@ -190,6 +190,10 @@ def test_near_duplicate_renders_are_caught():
     assert index.add_if_new(img)
     assert not index.add_if_new(np.clip(img.astype(int) + 1, 0, 255).astype(np.uint8))
     assert index.add_if_new(255 - img)
+    # A mirrored or turned copy is a new image, unless the source asks for the dihedral check.
+    assert not index.add_if_new(np.rot90(img), dihedral=True)
+    assert not index.add_if_new(img[:, ::-1], dihedral=True)
+    assert index.add_if_new(img[::-1])
 
 
 def test_supertux_sprite_files_make_one_group_per_action(tmp_path):
