@@ -61,12 +61,12 @@ R = {
 "supertux_sprites": [
     _r("supertux-l1-9c-all", "supertux_sprites", level=1, min_per_class=10),
     _r("supertux-l1-5c-80s", "supertux_sprites", level=1, classes=["badguys", "objects", "tiles", "tux", "worldmap"], per_class=80),
-    _r("supertux-l2-27c-all", "supertux_sprites", level=2, min_per_class=12),
-    _r("supertux-l2-12c-12s", "supertux_sprites", level=2, classes=["badguys/mr_cherry", "badguys/snowball", "badguys/spike", "badguys/yeti", "objects/bonus_block", "objects/keys", "objects/platforms", "tiles/castle", "tiles/forest", "tiles/snow", "tux/fire", "worldmap/forest"], per_class=12),
+    _r("supertux-l2-24c-all", "supertux_sprites", level=2, min_per_class=12),
+    _r("supertux-l2-12c-12s", "supertux_sprites", level=2, classes=["badguys/mr_cherry", "badguys/mr_iceblock", "badguys/snowball", "badguys/yeti", "objects/bonus_block", "objects/keys", "objects/platforms", "tiles/castle", "tiles/forest", "tiles/snow", "tux/fire", "worldmap/forest"], per_class=12),
 ],
 "pingus_groundpieces": [
     _r("pingus-14c-all", "pingus_groundpieces", min_per_class=10),
-    _r("pingus-9c-18s", "pingus_groundpieces", classes=["crystal", "desert", "foliage", "halloween", "industrial", "jungle", "snow", "sweets", "xmas"], per_class=18),
+    _r("pingus-9c-15s", "pingus_groundpieces", classes=["crystal", "desert", "foliage", "halloween", "industrial", "jungle", "snow", "sweets", "xmas"], per_class=15),
     _r("pingus-6c-30s", "pingus_groundpieces", classes=["desert", "foliage", "industrial", "real", "snow", "sweets"], per_class=30),
     _r("pingus-4c-25s", "pingus_groundpieces", classes=["halloween", "snow", "sweets", "xmas"], per_class=25),
 ],
