@@ -121,8 +121,8 @@ register_packaged_family(PackagedSource(
     description=(
         "The terrain pieces Pingus levels are built from (pingus-data); class = theme (desert, "
         "foliage, halloween, industrial, jungle, snow, sweets, xmas, crystal, ...). The 'misc' "
-        "and 'test' pieces are left out; a mirrored or turned copy of a piece counts once; trimmed to "
-        "the drawing."
+        "and 'test' pieces are left out; a mirrored or turned copy of a piece counts once; trimmed "
+        "to the drawing."
     ),
     parts={"groundpieces": ("pingus-data", _PINGUS)},
     rule=_pingus_rule,
