@@ -52,17 +52,23 @@ R = {
     _r("wesnoth-portraits-5c-12s", "wesnoth_portraits", classes=["dwarves", "elves", "humans", "orcs", "undead"], per_class=12),
     _r("wesnoth-portraits-2c-39s", "wesnoth_portraits", classes=["humans", "undead"], per_class=39),
 ],
-"icon_contexts": [
-    _r("icons-ctx-all-6c-150s", "icon_contexts", classes=["actions", "apps", "devices", "mimetypes", "places", "status"], per_class=150),
-    _r("icons-ctx-tango-gnome-all", "icon_contexts", themes=["gnome", "tango"], min_per_class=20, max_per_class=200),
-    _r("icons-ctx-faenza-moka-elem-4c-60s", "icon_contexts", themes=["elementary", "faenza", "moka"], classes=["apps", "devices", "places", "status"], per_class=60),
-    _r("icons-ctx-all-9c-max250", "icon_contexts", min_per_class=80, max_per_class=250),
+"icons": [
+    _r("icons-ctx-all-6c-150s", "icons", by="context", classes=["actions", "apps", "devices", "mimetypes", "places", "status"], per_class=150),
+    _r("icons-ctx-tango-gnome-all", "icons", by="context", themes=["gnome", "tango"], min_per_class=20, max_per_class=200),
+    _r("icons-names-all-min5", "icons", by="name", min_per_class=5),
+    _r("icons-names-145c-5s", "icons", by="name", min_per_class=5, max_per_class=5),
 ],
-"icon_names": [
-    _r("icons-names-all-min5", "icon_names", min_per_class=5),
-    _r("icons-names-143c-5s", "icon_names", min_per_class=5, max_per_class=5),
-    _r("icons-names-min7", "icon_names", min_per_class=7),
-    _r("icons-names-min6", "icon_names", min_per_class=6),
+"supertux_sprites": [
+    _r("supertux-l1-9c-all", "supertux_sprites", level=1, min_per_class=10),
+    _r("supertux-l1-5c-80s", "supertux_sprites", level=1, classes=["badguys", "objects", "tiles", "tux", "worldmap"], per_class=80),
+    _r("supertux-l2-24c-all", "supertux_sprites", level=2, min_per_class=12),
+    _r("supertux-l2-12c-12s", "supertux_sprites", level=2, classes=["badguys/mr_cherry", "badguys/mr_iceblock", "badguys/snowball", "badguys/yeti", "objects/bonus_block", "objects/keys", "objects/platforms", "tiles/castle", "tiles/forest", "tiles/snow", "tux/fire", "worldmap/forest"], per_class=12),
+],
+"pingus_groundpieces": [
+    _r("pingus-14c-all", "pingus_groundpieces", min_per_class=10),
+    _r("pingus-9c-15s", "pingus_groundpieces", classes=["crystal", "desert", "foliage", "halloween", "industrial", "jungle", "snow", "sweets", "xmas"], per_class=15),
+    _r("pingus-6c-30s", "pingus_groundpieces", classes=["desert", "foliage", "industrial", "real", "snow", "sweets"], per_class=30),
+    _r("pingus-4c-25s", "pingus_groundpieces", classes=["halloween", "snow", "sweets", "xmas"], per_class=25),
 ],
 }
 

@@ -11,7 +11,8 @@ Deduplication, in this order, so that no two images of a task come from the same
 3. frames of one sprite (animation frames, attack poses, sizes of one icon) form a *group*, and a
    group gives one file (the source's ``group_of`` rule; the base image when there is one);
 4. at build time, an image whose rendered 8x8 colour thumbnail is within a few grey levels of an
-   image already in the task is skipped (the same drawing re-encoded or re-coloured by a hair).
+   image already in the task is skipped (the same drawing re-encoded or re-coloured by a hair);
+   for sources that ship mirrored or rotated copies, so is such a copy.
 """
 
 from __future__ import annotations
@@ -399,16 +400,29 @@ class ThumbnailIndex:
         cells = np.add.reduceat(rows, edges[:-1], axis=1) / np.diff(edges)[None, :, None]
         return cells.reshape(-1)
 
-    def add_if_new(self, image: np.ndarray) -> bool:
-        """Add ``image`` and return True, or return False when a near-duplicate is indexed."""
+    def has(self, image: np.ndarray) -> bool:
+        """Whether a near-duplicate of ``image`` is indexed."""
+        n = len(self._images)
+        if not n:
+            return False
+        t = self.thumbnail(image)
+        close = np.flatnonzero(np.abs(self._stack[:n] - t).mean(axis=1) <= self.tolerance)
+        x = image.astype(np.int16)
+        return any(
+            float(np.abs(self._images[i].astype(np.int16) - x).mean()) <= self.tolerance for i in close
+        )
+
+    def add_if_new(self, image: np.ndarray, dihedral: bool = False) -> bool:
+        """Add ``image`` and return True, or return False when a near-duplicate is indexed;
+        ``dihedral``: a mirrored or rotated (by 90, 180, 270 degrees) copy counts as one too."""
+        variants = [image]
+        if dihedral:
+            variants += [np.rot90(image, k) for k in (1, 2, 3)]
+            variants += [np.rot90(image[:, ::-1], k) for k in (0, 1, 2, 3)]
+        if any(self.has(v) for v in variants):
+            return False
         t = self.thumbnail(image)
         n = len(self._images)
-        if n:
-            close = np.flatnonzero(np.abs(self._stack[:n] - t).mean(axis=1) <= self.tolerance)
-            x = image.astype(np.int16)
-            for i in close:
-                if float(np.abs(self._images[i].astype(np.int16) - x).mean()) <= self.tolerance:
-                    return False
         if n == len(self._stack):
             self._stack = np.concatenate([self._stack, np.empty_like(self._stack)])
         self._stack[n] = t

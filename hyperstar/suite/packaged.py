@@ -6,8 +6,9 @@ or the freedesktop icon contexts and icon names of several icon themes. Nothing 
 a missing package raises :class:`DebianPackageError` with its ``apt-get install`` line.
 
 Families (``list_families()``): ``tuxpaint_stamps``, ``openclipart``, ``playing_cards``,
-``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``crawl_tiles``,
-``icon_contexts``, ``icon_names``. Parameters common to all:
+``wesnoth_units``, ``wesnoth_portraits``, ``hedgewars_themes``, ``crawl_tiles``, ``icons``
+(``by``: "context" or "name"), ``supertux_sprites``, ``pingus_groundpieces``. Parameters common
+to all:
 
 - ``classes`` (list of class names) or ``n_classes`` (a seeded random subset of the classes
   that have enough images); default: every class with enough images.
@@ -180,6 +181,7 @@ class PackagedSource:
     exts: tuple[str, ...] = (".png",)  # with ".svg": a drawing's PNG is preferred to its SVG
     sheets: dict[str, str] | None = None  # tile sheets {file: class}, cut into cells of `cell`
     cell: int = 32
+    dihedral: bool = False  # a mirrored or rotated copy of an image already in the task is dropped
 
 
 #: family -> its source; filled by :func:`register_packaged_family`.
@@ -230,6 +232,7 @@ def class_counts(family: str, resolution: int = 32, **params: Any) -> dict[str, 
         27
     """
     src = _source(family)
+    params = {**{k: spec.default for k, spec in src.extra_spec.items()}, **params}  # as make_task
     versions = check_packages(_packages(src, params), None, family)
     return {c: len(v) for c, v in _lookup(src, params, versions, resolution).items()}
 
@@ -376,8 +379,8 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
                 img = render(pool[int(i)].path, resolution, src.trim, pool[int(i)].box)
             except (OSError, ValueError, SyntaxError):
                 continue  # a damaged file: left out, the same way on every build
-            if not index.add_if_new(img):
-                continue  # a near-duplicate of an image already in the task
+            if not index.add_if_new(img, dihedral=src.dihedral):
+                continue  # a near-duplicate (or, if dihedral, a turned copy) of one in the task
             images.append(img)
             labels.append(j)
             used.append(pool[int(i)])
@@ -607,24 +610,23 @@ def _icon_parse(rel: PurePosixPath) -> tuple[str, str, int] | None:
     return context, name, size
 
 
-def _icon_rule(by: str) -> Callable:
-    def rule(params: dict, resolution: int) -> tuple[Rule, Callable]:
-        def classify(rel: PurePosixPath) -> tuple[str, str] | None:
-            hit = _icon_parse(rel)
-            if hit is None:
-                return None
-            context, name, _ = hit
-            return (context, f"{context}/{name}") if by == "context" else (name, name)
+def _icon_rule(params: dict, resolution: int) -> tuple[Rule, Callable]:
+    by = params["by"]
 
-        def prefer(e: Entry) -> tuple:
-            # The smallest size at least the task's resolution, else the largest: the drawing
-            # the theme made for that size.
-            size = _icon_parse(PurePosixPath(e.rel.split(":", 1)[1]))[2]
-            return (0, size, e.rel) if size >= resolution else (1, -size, e.rel)
+    def classify(rel: PurePosixPath) -> tuple[str, str] | None:
+        hit = _icon_parse(rel)
+        if hit is None:
+            return None
+        context, name, _ = hit
+        return (context, f"{context}/{name}") if by == "context" else (name, name)
 
-        return classify, prefer
+    def prefer(e: Entry) -> tuple:
+        # The smallest size at least the task's resolution, else the largest: the drawing
+        # the theme made for that size.
+        size = _icon_parse(PurePosixPath(e.rel.split(":", 1)[1]))[2]
+        return (0, size, e.rel) if size >= resolution else (1, -size, e.rel)
 
-    return rule
+    return classify, prefer
 
 
 def _themes_of(params: dict) -> list[str]:
@@ -634,31 +636,23 @@ def _themes_of(params: dict) -> list[str]:
 _THEMES = _ThemesParam(tuple(ICON_THEMES))
 
 register_packaged_family(PackagedSource(
-    family="icon_contexts",
+    family="icons",
     max_pixels=None,
     description=(
-        "Desktop icons of several icon themes (themes: " + ", ".join(ICON_THEMES) + "); class = "
-        "freedesktop context (actions, apps, categories, devices, emblems, emotes, mimetypes, "
-        "places, status). One PNG per icon of a theme (the size nearest above the resolution)."
+        "Desktop icons of several icon themes (themes: " + ", ".join(ICON_THEMES) + "); class "
+        "set by 'by': 'context' (freedesktop context: actions, apps, categories, devices, "
+        "emblems, emotes, mimetypes, places, status) or 'name' (the same icon -- folder, printer, "
+        "user-trash, ... -- as drawn by different themes: at most one image per theme, few shots; "
+        "near-identical drawings shared by two themes count once). One PNG per icon of a theme "
+        "(the size nearest above the resolution). One family, whatever 'by', since both read the "
+        "same icon files."
     ),
     parts=dict(ICON_THEMES),
-    rule=_icon_rule("context"),
-    extra_spec={"themes": _THEMES},
+    rule=_icon_rule,
+    extra_spec={"themes": _THEMES, "by": ChoiceParam(("context", "name"), "context")},
     parts_of=_themes_of,
     size_dependent=True,
 ))
 
-register_packaged_family(PackagedSource(
-    family="icon_names",
-    max_pixels=None,
-    description=(
-        "The same icon (folder, printer, user-trash, ...) as drawn by different icon themes "
-        "(" + ", ".join(ICON_THEMES) + "); class = icon name, so each class has at most one "
-        "image per theme (few shots). Near-identical drawings shared by two themes count once."
-    ),
-    parts=dict(ICON_THEMES),
-    rule=_icon_rule("name"),
-    extra_spec={"themes": _THEMES},
-    parts_of=_themes_of,
-    size_dependent=True,
-))
+# Two more games' data (SuperTux, Pingus): registered by their own module.
+from hyperstar.suite import _packaged_games  # noqa: E402, F401

@@ -106,9 +106,9 @@ def test_reserved_packages_are_refused_by_name_and_by_path(tmp_path):
 
 def test_reserved_in_recipes_and_sources_is_refused():
     with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(TaskRecipe("icon_contexts", {"themes": ["oxygen"]}))
+        make_task(TaskRecipe("icons", {"themes": ["oxygen"]}))
     with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(TaskRecipe("icon_names", {"versions": {"breeze-icon-theme": "5.0"}}))
+        make_task(TaskRecipe("icons", {"by": "name", "versions": {"breeze-icon-theme": "5.0"}}))
     src = packaged.PackagedSource(
         family="bad_family", description="x", parts={"a": ("fonts-noto-color-emoji", "/tmp")},
         rule=lambda p, r: (folder_rule(1), None),
@@ -190,6 +190,30 @@ def test_near_duplicate_renders_are_caught():
     assert index.add_if_new(img)
     assert not index.add_if_new(np.clip(img.astype(int) + 1, 0, 255).astype(np.uint8))
     assert index.add_if_new(255 - img)
+    # A mirrored or turned copy is a new image, unless the source asks for the dihedral check.
+    assert not index.add_if_new(np.rot90(img), dihedral=True)
+    assert not index.add_if_new(img[:, ::-1], dihedral=True)
+    assert index.add_if_new(img[::-1])
+
+
+def test_supertux_sprite_files_make_one_group_per_action(tmp_path):
+    from hyperstar.suite._packaged_games import sprite_actions
+
+    folder = tmp_path / "creatures" / "snowball"
+    folder.mkdir(parents=True)
+    (folder / "snowball.sprite").write_text(
+        '(supertux-sprite\n (action (name "left") (images "walk-0.png" "walk-1.png"))\n'
+        ' (action (name "right") (mirror-action "left"))\n'
+        ' (action (name "squished-left") (images "sq-l.png"))\n'
+        ' (action (name "squished-right") (images "sq-r.png"))\n'
+        ' (action (name "melting") (images "../shared/melt-0.png" "../shared/melt-1.png")))\n'
+    )
+    groups = sprite_actions(str(tmp_path))
+    sprite = "creatures/snowball/snowball.sprite"
+    assert groups["creatures/snowball/walk-1.png"] == (f"{sprite}#", 1)  # a frame of 'left'
+    # Left and right drawings of one action are one group (one is the other mirrored).
+    assert groups["creatures/snowball/sq-l.png"][0] == groups["creatures/snowball/sq-r.png"][0]
+    assert groups["creatures/shared/melt-0.png"] == (f"{sprite}#melting", 0)  # paths resolved
 
 
 # ----------------------------------------------------------------------------- real packages
@@ -205,13 +229,36 @@ def test_wesnoth_units_are_one_sprite_per_unit():
 
 
 @needs_deb("tango-icon-theme")
-def test_icon_contexts_from_one_theme_rebuild_identically():
-    recipe = TaskRecipe("icon_contexts", {"themes": ["tango"], "classes": ["apps", "devices"],
-                                          "per_class": 10})
+def test_icons_by_context_from_one_theme_rebuild_identically():
+    recipe = TaskRecipe("icons", {"themes": ["tango"], "classes": ["apps", "devices"],
+                                  "per_class": 10})
     a, b = make_task(recipe), make_task(recipe)
     assert a.classes == ["apps", "devices"] and len(a) == 20
     assert np.array_equal(a.images(range(20)).numpy(), b.images(range(20)).numpy())
     assert a.provenance["digest"] == b.provenance["digest"]
+    # 'context' is the default of 'by', in make_task and in class_counts alike.
+    explicit = make_task(TaskRecipe("icons", {**recipe.params, "by": "context"}))
+    assert explicit.provenance == a.provenance
+    assert {"apps", "devices"} <= set(packaged.class_counts("icons", themes=["tango"])) <= {
+        "actions", "apps", "categories", "devices", "emblems", "emotes", "mimetypes", "places",
+        "status"}
+
+
+@needs_deb("tango-icon-theme")
+@needs_deb("gnome-icon-theme")
+def test_icons_by_name_are_one_drawing_per_theme():
+    counts = packaged.class_counts("icons", by="name", themes=["gnome", "tango"])
+    assert counts and max(counts.values()) <= 2  # one icon name: at most one file per theme
+    assert counts.get("folder") == 2 and counts.get("printer") == 2  # drawn by both themes
+    with pytest.raises(InvalidInputError, match="fewer than 5 distinct images"):
+        make_task(TaskRecipe("icons", {"by": "name", "themes": ["gnome", "tango"],
+                                       "classes": ["folder", "printer"], "per_class": 5}))
+
+
+def test_icons_by_is_checked():
+    with pytest.raises(InvalidInputError, match="'by'"):
+        make_task(TaskRecipe("icons", {"by": "theme"}))
+    assert "icon_contexts" not in list_families() and "icon_names" not in list_families()
 
 
 # One cheap recipe per family whose discovery takes well under a second: (family, params, package).
@@ -221,6 +268,8 @@ CHEAP = [
     ("wesnoth_portraits", {"classes": ["humans", "undead"], "per_class": 5}, "wesnoth-1.16-data"),
     ("hedgewars_themes", {"classes": ["Beach", "Christmas"], "per_class": 5}, "hedgewars-data"),
     ("crawl_tiles", {"classes": ["floor", "wall"], "per_class": 5}, "crawl-tiles-data"),
+    ("supertux_sprites", {"classes": ["badguys", "tiles"], "per_class": 5}, "supertux-data"),
+    ("pingus_groundpieces", {"classes": ["desert", "snow"], "per_class": 5}, "pingus-data"),
 ]
 
 
@@ -238,6 +287,18 @@ def test_each_family_builds_the_same_small_task_twice(family, params):
     assert family in list_families()
 
 
+@needs_deb("supertux-data")
+def test_supertux_classes_keep_tux_apart_and_leave_editor_icons_out():
+    level1 = packaged.class_counts("supertux_sprites")
+    assert {"badguys", "tux", "objects", "tiles", "worldmap"} <= set(level1)
+    assert not {"engine", "credits", "creatures"} & set(level1)
+    level2 = packaged.class_counts("supertux_sprites", level=2)
+    assert level2["badguys/snowball"] >= 10 and level2["tiles/forest"] >= 10
+    # One image per animation: the snowball's 80-odd frames give a couple of dozen drawings.
+    assert level2["badguys/snowball"] < 40
+
+
 def test_the_packaged_families_are_registered():
     assert {"tuxpaint_stamps", "openclipart", "playing_cards", "wesnoth_units", "wesnoth_portraits",
-            "hedgewars_themes", "crawl_tiles", "icon_contexts", "icon_names"} <= set(list_families())
+            "hedgewars_themes", "crawl_tiles", "icons", "supertux_sprites",
+            "pingus_groundpieces"} <= set(list_families())
