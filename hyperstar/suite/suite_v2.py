@@ -100,6 +100,16 @@ PACKAGE_VERSIONS: dict[str, str] = {
     "crawl-tiles-data": "2:0.28.0-1.1",
     "wesnoth-1.16-data": "1:1.16.9-1",
     "hedgewars-data": "1.0.2-6",
+    "supertux-data": "0.6.3-2",
+    "pingus-data": "0.7.6-5.1",
+    "adwaita-icon-theme": "43-1",
+    "elementary-xfce-icon-theme": "0.17-1",
+    "faenza-icon-theme": "1.3.1-3",
+    "gnome-icon-theme": "3.12.0-5",
+    "lxde-icon-theme": "0.5.1-2.1",
+    "mate-icon-theme": "1.26.0-1",
+    "moka-icon-theme": "5.5.0-2",
+    "tango-icon-theme": "0.8.90-11",
 }
 
 _FEW = "the package holds fewer distinct drawings of these classes"
@@ -166,6 +176,27 @@ def _real() -> list[TaskRecipe]:
             "Art", "Bath", "Beach", "Brick", "Cake", "Castle", "Cave", "Christmas", "Compost", "Desert",
             "Fruit", "Golf", "Hell", "Hoggywood", "Jungle", "Sheep"]),
         _pkg_small("v2-hedgewars-themes-4c", "hedgewars_themes", classes=["Beach", "Cake", "Compost", "Golf"]),
+        _pkg_small("v2-pingus-14c-all", "pingus_groundpieces", min_per_class=10),
+        _pkg_small("v2-pingus-9c", "pingus_groundpieces", classes=[
+            "crystal", "desert", "foliage", "halloween", "industrial", "jungle", "snow", "sweets", "xmas"]),
+        _pkg_small("v2-pingus-6c", "pingus_groundpieces", classes=[
+            "desert", "foliage", "industrial", "real", "snow", "sweets"]),
+        _pkg_small("v2-pingus-4c", "pingus_groundpieces", classes=["halloween", "snow", "sweets", "xmas"]),
+        _pkg_small("v2-supertux-l1-9c-all", "supertux_sprites", level=1, min_per_class=10),
+        _pkg_small("v2-supertux-l1-5c-80s", "supertux_sprites", level=1, classes=[
+            "badguys", "objects", "tiles", "tux", "worldmap"], per_class=80),
+        _pkg_small("v2-supertux-l2-24c-all", "supertux_sprites", level=2, min_per_class=12),
+        _pkg_small("v2-supertux-l2-12c", "supertux_sprites", level=2, classes=[
+            "badguys/mr_cherry", "badguys/mr_iceblock", "badguys/snowball", "badguys/yeti", "objects/bonus_block",
+            "objects/keys", "objects/platforms", "tiles/castle", "tiles/forest", "tiles/snow", "tux/fire",
+            "worldmap/forest"]),
+        # Icons of eight icon themes (one family: the by-context and by-name tasks read the same files).
+        _pkg_small("v2-icons-ctx-6c-150s", "icons", by="context", classes=[
+            "actions", "apps", "devices", "mimetypes", "places", "status"], per_class=150),
+        _pkg_small("v2-icons-ctx-tango-gnome", "icons", by="context", themes=["gnome", "tango"], min_per_class=20,
+                   max_per_class=200),
+        _pkg("v2-icons-ctx-9c-max250", "icons", by="context", min_per_class=80, max_per_class=250),
+        _pkg_small("v2-icons-names-min5", "icons", by="name", min_per_class=5),
     ]
 
 
