@@ -154,8 +154,16 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch):
         make_task(TaskRecipe("wesnoth_units", {"n_classes": 2, "per_class": 5}))
 
 
+def _needs_cairosvg() -> None:
+    """Skip unless cairosvg imports: it needs the suite extra and the system's cairo library (libcairo2)."""
+    try:
+        import cairosvg  # noqa: F401
+    except (ImportError, OSError) as exc:
+        pytest.skip(f"SVG sources need cairosvg and libcairo2 (the suite extra; apt-get install libcairo2): {exc}")
+
+
 def test_an_svg_is_rasterised_onto_white_the_same_way_twice(tmp_path):
-    pytest.importorskip("cairosvg", reason="SVG sources need cairosvg (the suite extra)")
+    _needs_cairosvg()
     svg = tmp_path / "dot.svg"
     svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">'
                    '<circle cx="5" cy="5" r="4" fill="#ff0000"/></svg>')
@@ -278,7 +286,7 @@ CHEAP = [
 )
 def test_each_family_builds_the_same_small_task_twice(family, params):
     if family == "tuxpaint_stamps":
-        pytest.importorskip("cairosvg", reason="tuxpaint's SVG-only stamps need cairosvg")
+        _needs_cairosvg()
     a = make_task(TaskRecipe(family, params))
     b = make_task(TaskRecipe(family, params))
     assert a.classes == params["classes"] and len(a) == 10 and a.resolution == 32
