@@ -14,15 +14,12 @@ the source caps (scikit-image's ``lfw_subset`` holds 100 faces and 100 non-faces
 from __future__ import annotations
 
 from hyperstar.suite._core import TaskRecipe
+from hyperstar.suite.suites import _r
 
 __all__ = ["suite_v2", "SMALL_BY_SOURCE"]
 
 #: Task name -> why it has fewer than about 1500 images (the source has no more).
 SMALL_BY_SOURCE: dict[str, str] = {}
-
-
-def _r(name: str, family: str, **params) -> TaskRecipe:
-    return TaskRecipe(family=family, params=params, seed=0, name=name)
 
 
 def _small(name: str, why: str, family: str, **params) -> TaskRecipe:
