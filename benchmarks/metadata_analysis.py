@@ -153,8 +153,9 @@ def _interval(values: list[float]) -> list[float]:
 
 def seed_noise_cells(meta: MetaDataset, tasks: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per cell with 2+ seeds: the mean |difference| between its seeds' final validation accuracy (over all pairs
-    of seeds) and its seeds' sample variance. A local stand-in for the shared ``seed_noise`` of
-    ``hyperstar.meta.analysis`` (another branch); switch to it once merged."""
+    of seeds) and its seeds' sample variance. ``hyperstar.meta.analysis.seed_noise`` (what ``metadata info``
+    prints) gives the same mean |difference| per family; this keeps the per-cell values, for the standard errors
+    this report adds (a test checks that the two agree)."""
     runs = np.asarray(meta.seed_curves)[:, :, :, -1]           # [run, task, config]
     if tasks is not None:
         runs = runs[:, tasks]

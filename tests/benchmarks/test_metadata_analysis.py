@@ -120,6 +120,16 @@ def test_seed_noise_is_the_planted_value(result):
     assert noise["glyphs"]["cells_2plus_seeds"] == 3 * len(NOISY_CONFIGS)
 
 
+def test_seed_noise_agrees_with_what_metadata_info_prints(meta_path, result):
+    from hyperstar.meta.analysis import seed_noise
+
+    shared = seed_noise(load_meta_dataset(meta_path))
+    ours = {r["family"]: r for r in result["noise"]}
+    for family, row in shared["per_family"].items():
+        assert ours[family]["mean_abs_diff"] == pytest.approx(row["mean_abs_diff"])
+    assert ours["all"]["mean_abs_diff"] == pytest.approx(shared["overall"]["mean_abs_diff"])
+
+
 def test_same_seed_same_numbers(meta_path, result):
     again = ma.analyse(load_meta_dataset(meta_path), top_k=3, n_boot=200, seed=0)
     assert again["agreement"]["bootstrap_95"] == result["agreement"]["bootstrap_95"]
