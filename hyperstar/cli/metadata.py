@@ -28,10 +28,10 @@ def add_metadata(sub) -> None:
     b.add_argument("--out", default=DEFAULT_BUILD_OUT,
                    help=f"output folder (default ./{DEFAULT_BUILD_OUT}, in the current directory: never the shipped "
                         "meta-data inside the installed package unless named here)")
-    b.add_argument("--suite", choices=SUITE_NAMES, default="v1",
-                   help="the task suite --tasks picks from: v1 (the shipped meta-data's 29 tasks), v2 (16 families, "
-                        "64 tasks, real images from Debian packages: `hyperstar metadata tasks --suite v2` lists what "
-                        "to install) or tiny (default v1)")
+    b.add_argument("--suite", choices=SUITE_NAMES, default=None,
+                   help="the task suite --tasks picks from: v1 (the shipped meta-data's 29 tasks), v2 (17 families, "
+                        "68 tasks, real images from Debian packages: `hyperstar metadata tasks --suite v2` lists what "
+                        "to install) or tiny (default: the tasks of the --out folder when it holds a build, else v1)")
     b.add_argument("--tasks", nargs="*", help="task names of the suite, or 'tiny' (default: the whole suite, "
                                               "or none when --folder is given)")
     b.add_argument("--folder", action="append", default=None, metavar="PATH",
@@ -124,13 +124,15 @@ def _suite(name: str):
     return {"v1": default_suite, "v2": suite_v2, "tiny": tiny_suite}[name]()
 
 
-def suite_recipes(names: list[str] | None, suite: str = "v1"):
-    """The recipes ``--tasks`` names in ``suite`` (``None``: the builder's default suite for v1, the whole suite
-    otherwise; ``['tiny']``: the tiny suite)."""
+def suite_recipes(names: list[str] | None, suite: str | None = None):
+    """The recipes ``--tasks`` names in ``suite`` (default v1); without names the whole ``suite``, or ``None``
+    without one (the builder then goes on with the tasks of the folder it resumes, or takes the v1 suite);
+    ``['tiny']``: the tiny suite."""
     if names == ["tiny"]:
         return _suite("tiny")
     if not names:
-        return None if suite == "v1" else _suite(suite)
+        return None if suite is None else _suite(suite)
+    suite = suite or "v1"
     from hyperstar.suite import tiny_suite
 
     pool = {r.name: r for r in _suite(suite) + tiny_suite()}
@@ -143,7 +145,7 @@ def suite_recipes(names: list[str] | None, suite: str = "v1"):
     return [pool[t] for t in names]
 
 
-def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: str | None, suite: str = "v1"):
+def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: str | None, suite: str | None = None):
     """The recipes of ``metadata build``: the suite tasks ``--tasks`` names, then one task per ``--folder``."""
     from hyperstar.exceptions import InvalidInputError
 
@@ -164,10 +166,24 @@ _BUILD_COUNTS = {"n_configs": ("--n-configs", 0, None), "config_seed": ("--confi
                  "resolution": ("--resolution", 8, 512), "time_cells": ("--time-cells", 1, 1000)}
 
 
+def _recorded_seeds(out: str, default: int | None) -> int | None:
+    from pathlib import Path
+
+    manifest = Path(out) / "manifest.json"
+    if not manifest.is_file():
+        return default
+    from hyperstar.meta import load_meta_dataset
+
+    recorded = load_meta_dataset(out).manifest.get("seeds")
+    return recorded if isinstance(recorded, int) else default
+
+
 def build_plan(args: argparse.Namespace) -> dict:
     """The keyword arguments of the build ``metadata build`` asks for, with the defaults of its space version."""
     v2 = args.space_version >= 2
     seeds = args.seeds if args.seeds is not None else (2 if v2 and args.noise_configs is None else None)
+    if args.seeds is None and args.noise_configs is None:  # a resume keeps the seeds its folder was built with
+        seeds = _recorded_seeds(args.out, seeds)
     return {
         "n_configs": args.n_configs if args.n_configs is not None else (128 if v2 else 64),
         "config_seed": args.config_seed,

@@ -205,7 +205,39 @@ def _init_worker(threads: int, parent_pid: int | None = None) -> None:
 TASK_CACHE_MB = 1024
 
 
-def _get_task(recipe: Mapping[str, Any], resolution: int):
+class TaskChangedError(InvalidInputError):
+    """A task's recipe no longer builds the images its meta-dataset was built on (other package files, another
+    renderer, an edited folder): resuming would mix two tasks under one name."""
+
+
+def images_digest(task) -> str:
+    """The first 16 hex digits of the SHA-256 of a task's pixels, labels and class names: what pins a recipe to
+    the exact images a build ran on (a manifest records it per task; a resumed build checks it)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(json.dumps([list(map(str, task.classes)), int(task.resolution)]).encode())
+    h.update(np.ascontiguousarray(task.labels, dtype=np.int64).tobytes())
+    for start in range(0, len(task), 1024):
+        idx = np.arange(start, min(start + 1024, len(task)))
+        h.update(np.ascontiguousarray(task.images(idx).numpy()).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _check_digest(task, recipe: Mapping[str, Any], expected: str | None) -> None:
+    if expected is None:
+        return
+    got = images_digest(task)
+    if got != expected:
+        raise TaskChangedError(
+            f"Task '{recipe.get('name')}' no longer builds the images this meta-dataset was built on (images digest "
+            f"{got}, recorded {expected}): its source changed (package files, the renderer, or an edited folder). "
+            "Restore the recorded source (the manifest's provenance says which packages and versions), or build "
+            "into another --out folder."
+        )
+
+
+def _get_task(recipe: Mapping[str, Any], resolution: int, expected_digest: str | None = None):
     from hyperstar.suite import make_task
 
     key = f"{json.dumps(dict(recipe), sort_keys=True)}|{resolution}"  # a changed folder recipe is not a cache hit
@@ -213,6 +245,7 @@ def _get_task(recipe: Mapping[str, Any], resolution: int):
         _TASK_CACHE[key] = _TASK_CACHE.pop(key)  # most recently used last
         return _TASK_CACHE[key]
     task = make_task(dict(recipe), resolution=resolution)
+    _check_digest(task, recipe, expected_digest)  # once per worker and task: a cached task was checked
     limit = float(os.environ.get("HYPERSTAR_TASK_CACHE_MB", TASK_CACHE_MB)) * 2**20
     size = lambda t: len(t) * 3 * resolution * resolution  # noqa: E731  (an upper bound: gray is stored once)
     while _TASK_CACHE and sum(size(t) for t in _TASK_CACHE.values()) + size(task) > limit:
@@ -224,7 +257,7 @@ def _get_task(recipe: Mapping[str, Any], resolution: int):
 def _run_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
     from hyperstar.finetune import fine_tune
 
-    task = _get_task(cell["recipe"], cell["resolution"])
+    task = _get_task(cell["recipe"], cell["resolution"], cell.get("images_digest"))
     split = task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=cell["split_seed"])
     weights = cell["weights"]
     result = fine_tune(
@@ -341,12 +374,15 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
         if r["name"] in known:
             if known[r["name"]].get("recipe") not in (None, r):
                 raise InvalidInputError(_changed_recipe(r["name"], known[r["name"]]["recipe"], r))
-            tasks.append(known[r["name"]])
+            entry = dict(known[r["name"]])
+            if "images_digest" not in entry:  # recorded from this code on: pin a task of an earlier build once
+                entry["images_digest"] = images_digest(make_task(r, resolution=resolution))
+            tasks.append(entry)
             continue
         task = make_task(r, resolution=resolution)
         n_val = len(task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=split_seed).val)
         entry = {"name": r["name"], "family": meta_family(r), "recipe": r, "descriptors": task.describe(),
-                 "n_val": int(n_val)}
+                 "n_val": int(n_val), "images_digest": images_digest(task)}
         if getattr(task, "provenance", None):  # packaged families: packages, versions, file digest
             entry["provenance"] = task.provenance
         tasks.append(entry)
@@ -406,7 +442,9 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"The meta-dataset folder '{out}' is a file. Give a folder (new or an earlier build).")
-    recipes = list(recipes) if recipes is not None else default_suite()
+    if recipes is None:  # a resume goes on with the folder's own tasks; a new build takes the v1 suite
+        recipes = _manifest_recipes(out) or default_suite()
+    recipes = list(recipes)
     check_choice(space_version, "space_version", where, SPACE_VERSIONS)
     space = default_space(version=space_version)
     given = configs is not None
@@ -422,11 +460,20 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
             "asked": asked}
 
 
+def _manifest_recipes(out: Path) -> list[dict[str, Any]] | None:
+    """The recipes of the tasks an earlier build of ``out`` holds (None when ``out`` holds none)."""
+    if not (out / MANIFEST).is_file():
+        return None
+    tasks = load_meta_dataset(out).manifest.get("tasks", [])
+    return [dict(t["recipe"]) for t in tasks if t.get("recipe")] or None
+
+
 def _cells(manifest: Mapping[str, Any], names: Sequence[str], done: set, seeds: int | None, noise_ids: Sequence[str],
            order: str, fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The cells still to run, in ``order``: (configuration, task, seed) for ``"config"``, (task, seed 0 of each
     configuration, then the noise seeds) for ``"task"``."""
     recipe_by_name = {t["name"]: t["recipe"] for t in manifest["tasks"] if t.get("recipe")}
+    digest_by_name = {t["name"]: t.get("images_digest") for t in manifest["tasks"]}
     configs = manifest["configs"]
     noise = set(noise_ids)
 
@@ -438,8 +485,9 @@ def _cells(manifest: Mapping[str, Any], names: Sequence[str], done: set, seeds: 
     else:
         plan = [(name, c, seed) for name in names for seed in range(max(len(seeds_of(c)) for c in configs) or 1)
                 for c in configs if seed in seeds_of(c)]
-    return [{"task": name, "recipe": recipe_by_name[name], "config_id": c["id"], "config": c["config"], "seed": seed,
-             **fixed} for name, c, seed in plan if (name, c["id"], seed) not in done]
+    return [{"task": name, "recipe": recipe_by_name[name], "images_digest": digest_by_name.get(name),
+             "config_id": c["id"], "config": c["config"], "seed": seed, **fixed}
+            for name, c, seed in plan if (name, c["id"], seed) not in done]
 
 
 def build_meta_dataset(
@@ -598,11 +646,24 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
             "estimated_hours": None if total is None else total / 3600.0}
 
 
+#: a build stops after this many failed cells in a row, rather than skip the rest of the plan
+MAX_FAILURES_IN_A_ROW = 20
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Failures that no other cell of the task escapes: the task changed, or its Debian package is missing or
+    another version than recorded."""
+    from hyperstar.suite._debian import DebianPackageError
+
+    return isinstance(exc, (TaskChangedError, DebianPackageError))
+
+
 def _run_pool(cells, results: Path, n_workers: int, threads: int, bar, deadline: float | None = None) -> None:
     ctx = get_context("spawn")  # no fork after torch has started its thread pools
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(threads, os.getpid()))
     pending = {}
+    failures = 0  # in a row
     queue = list(reversed(cells))
     try:
         # Keep only a few cells queued per worker, so an interrupt leaves little unstarted work
@@ -623,8 +684,17 @@ def _run_pool(cells, results: Path, n_workers: int, threads: int, bar, deadline:
                 except BrokenProcessPool:
                     raise
                 except Exception as exc:  # a failed cell is reported and left for the next run
+                    if _fatal(exc):  # the task itself cannot be built as recorded: every cell of it would fail
+                        raise
+                    failures += 1
                     logger.warning("Cell %s/%s seed %s failed: %s", cell["task"], cell["config_id"], cell["seed"], exc)
+                    if failures >= MAX_FAILURES_IN_A_ROW:
+                        raise InvalidInputError(
+                            f"{failures} cells in a row failed (the last: {cell['task']}/{cell['config_id']} seed "
+                            f"{cell['seed']}: {exc}); the build stops instead of skipping the rest. Fix the cause and "
+                            "re-run the same command: finished cells are kept.") from exc
                     continue
+                failures = 0
                 append_record(results, record)
                 bar.update(1)
     except BaseException:

@@ -147,3 +147,46 @@ def test_a_build_from_before_v2_is_told_how_to_resume(tmp_path):
     (tmp_path / "m" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(InvalidInputError, match="before meta-data v2: resume it with --no-literature-recipes"):
         build_meta_dataset(tmp_path / "m", recipes=recipes(1), n_workers=0, literature_recipes=True, **TINY)
+
+
+def test_a_resume_without_tasks_goes_on_with_the_folders_own_tasks(tmp_path):
+    out = tmp_path / "m"
+    build_meta_dataset(out, recipes=recipes(1), seeds=1, n_workers=0, max_cells=0, **TINY)
+    meta = build_meta_dataset(out, recipes=None, seeds=1, n_workers=0, **TINY)  # not the v1 suite's 29 tasks
+    assert meta.task_names == [recipes(1)[0].name]
+    assert len(read_records(out / RESULTS)) == len(meta.manifest["configs"])
+
+
+def test_a_task_that_no_longer_builds_its_recorded_images_is_refused_on_resume(tmp_path):
+    out = tmp_path / "m"
+    build_meta_dataset(out, recipes=recipes(1), seeds=1, n_workers=0, max_cells=1, **TINY)
+    manifest = json.loads((out / MANIFEST).read_text())
+    digest = manifest["tasks"][0]["images_digest"]
+    assert len(digest) == 16
+    manifest["tasks"][0]["images_digest"] = "0" * 16  # as if the package's files or the renderer had changed
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    builder._TASK_CACHE.clear()
+    with pytest.raises(builder.TaskChangedError, match=r"^Task '.*' no longer builds the images .*recorded 0{16}"):
+        build_meta_dataset(out, recipes=recipes(1), seeds=1, n_workers=0, **TINY)
+    assert len(read_records(out / RESULTS)) == 1  # the finished cell is kept
+
+
+def test_the_images_digest_is_stable_and_sees_one_pixel(tmp_path):
+    from hyperstar.suite import make_task
+
+    a = make_task(recipes(1)[0], resolution=16)
+    b = make_task(recipes(1)[0], resolution=16)
+    assert builder.images_digest(a) == builder.images_digest(b)
+    images = a.images(np.arange(len(a))).numpy().transpose(0, 2, 3, 1).copy()
+    images[0, 0, 0, 0] ^= 1
+    from hyperstar.data import Task
+
+    c = Task.from_arrays(images, a.labels, resolution=16, channels=3, class_names=a.classes)
+    assert builder.images_digest(c) != builder.images_digest(a)
+
+
+def test_a_missing_package_or_a_changed_task_stops_the_pool_while_other_failures_do_not():
+    from hyperstar.suite._debian import DebianPackageError
+
+    assert builder._fatal(builder.TaskChangedError("x")) and builder._fatal(DebianPackageError("x"))
+    assert not builder._fatal(RuntimeError("a cell's own failure"))
