@@ -380,18 +380,24 @@ def discover_sheets(
 
 
 class ThumbnailIndex:
-    """Near-duplicate guard: two renders are near-duplicates when their mean absolute pixel
-    difference is at most ``tolerance`` grey levels (of 255), at the task's resolution, either in
-    colour or in their luminance-normalised grayscale (:meth:`normalised_gray`: a recoloured copy,
-    the same drawing in another colour, has the same normalised luminance).
+    """Near-duplicate guard at the task's resolution. Two renders are near-duplicates when their
+    mean absolute pixel difference is at most ``tolerance`` grey levels (of 255), in colour (the
+    same drawing re-encoded or re-coloured by a hair) or in their luminance-normalised grayscale
+    (:meth:`normalised_gray`; ``gray_tolerance``, default ``tolerance``): the same drawing
+    recoloured, or with its contrast changed.
 
     8x8 thumbnails find the candidates fast: a thumbnail's distance never exceeds the
     full-resolution distance, so no near-duplicate is missed; only the candidates are compared
     pixel by pixel (so that a 3 of clubs is not taken for the 3 of spades of the same deck).
+    A shaded drawing recoloured into another hue keeps its normalised luminance only roughly (Open
+    Clip Art's five coloured 'arrow-down' arrows are 0.1 to 8 levels apart): at the default
+    tolerance such a set keeps about two of its copies, not all of them; a looser one would merge
+    playing cards of one deck (2 and 3 of clubs: 4 levels apart).
     """
 
-    def __init__(self, tolerance: float = 2.5) -> None:
+    def __init__(self, tolerance: float = 2.5, gray_tolerance: float | None = None) -> None:
         self.tolerance = float(tolerance)
+        self.gray_tolerance = self.tolerance if gray_tolerance is None else float(gray_tolerance)
         self._stacks = {"rgb": np.empty((64, 192), dtype=np.float32),
                         "gray": np.empty((64, 64), dtype=np.float32)}
         self._images: dict[str, list[np.ndarray]] = {"rgb": [], "gray": []}
@@ -411,22 +417,22 @@ class ThumbnailIndex:
     @staticmethod
     def normalised_gray(image: np.ndarray) -> np.ndarray:
         """``[r, r, 3]`` uint8 -> ``[r, r]`` uint8: the luminance stretched to span 0..255 (a flat
-        image stays as it is), so that the same drawing in other colours gives the same image."""
+        image stays as it is), so that the same drawing in other colours gives a close image."""
         y = image.astype(np.float32) @ np.asarray([0.299, 0.587, 0.114], np.float32)
         lo, hi = float(y.min()), float(y.max())
         if hi - lo >= 1.0:
             y = (y - lo) * (255.0 / (hi - lo))
         return np.clip(y + 0.5, 0, 255).astype(np.uint8)
 
-    def _has(self, kind: str, image: np.ndarray) -> bool:
+    def _close(self, kind: str, image: np.ndarray, tolerance: float) -> list[int]:
         images = self._images[kind]
         if not images:
-            return False
-        t = self.thumbnail(image)
+            return []
         stack = self._stacks[kind][: len(images)]
-        close = np.flatnonzero(np.abs(stack - t).mean(axis=1) <= self.tolerance)
+        close = np.flatnonzero(np.abs(stack - self.thumbnail(image)).mean(axis=1) <= tolerance)
         x = image.astype(np.int16)
-        return any(float(np.abs(images[i].astype(np.int16) - x).mean()) <= self.tolerance for i in close)
+        return [int(i) for i in close
+                if float(np.abs(images[i].astype(np.int16) - x).mean()) <= tolerance]
 
     def _add(self, kind: str, image: np.ndarray) -> None:
         n = len(self._images[kind])
@@ -437,7 +443,8 @@ class ThumbnailIndex:
 
     def has(self, image: np.ndarray) -> bool:
         """Whether a near-duplicate of ``image`` (in colour, or recoloured) is indexed."""
-        return self._has("rgb", image) or self._has("gray", self.normalised_gray(image))
+        return bool(self._close("rgb", image, self.tolerance)
+                    or self._close("gray", self.normalised_gray(image), self.gray_tolerance))
 
     def add_if_new(self, image: np.ndarray, dihedral: bool = False) -> bool:
         """Add ``image`` and return True, or return False when a near-duplicate is indexed;
