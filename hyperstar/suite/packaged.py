@@ -20,7 +20,8 @@ to all:
   files used (see the task's ``provenance``); a different one raises.
 
 Every image comes from a distinct source drawing (see :mod:`hyperstar.suite._debian` for the
-four deduplication steps); no image is an augmented copy of another. Images are RGB at the task's
+four deduplication steps); no image is an augmented copy of another: a flipped, turned or
+recoloured copy of an image already in the task is left out, in every family. Images are RGB at the task's
 resolution: transparency is composited onto white by :func:`hyperstar.data.decode.pil_to_chw`
 (the project's one compositing rule) after padding to a square (and, for clip art, trimming
 to the drawing's bounding box). The task built carries ``task.provenance``: the packages and
@@ -166,6 +167,7 @@ class PackagedSource:
     ``rule(params, resolution)`` returns the :data:`~hyperstar.suite._debian.Rule` and an
     optional ``prefer`` key (which file of a group to keep); ``parts_of(params)`` the parts a
     recipe reads (default: all). ``trim``: crop to the bounding box of the opaque pixels.
+    ``dihedral`` (default True): a mirrored or rotated copy of an image in the task is left out.
     """
 
     family: str
