@@ -10,9 +10,10 @@ Deduplication, in this order, so that no two images of a task come from the same
 2. files with identical bytes count once (only files of equal size are hashed);
 3. frames of one sprite (animation frames, attack poses, sizes of one icon) form a *group*, and a
    group gives one file (the source's ``group_of`` rule; the base image when there is one);
-4. at build time, an image whose rendered 8x8 colour thumbnail is within a few grey levels of an
-   image already in the task is skipped (the same drawing re-encoded or re-coloured by a hair);
-   for sources that ship mirrored or rotated copies, so is such a copy.
+4. at build time, an image whose render is within a few grey levels of an image already in the
+   task is skipped (the same drawing re-encoded or re-coloured by a hair), in colour or in its
+   luminance-normalised grayscale (the same drawing recoloured); so is a mirrored or rotated copy
+   (every packaged family; see :class:`ThumbnailIndex`).
 """
 
 from __future__ import annotations
@@ -56,14 +57,16 @@ def reserved_package_for(path: str | os.PathLike) -> str | None:
     return None
 
 
-def refuse_reserved(path: str | os.PathLike, where: str) -> None:
-    """InvalidInputError when ``path`` points into a reserved package."""
+def refuse_reserved(
+    path: str | os.PathLike, where: str,
+    fix: str = "pick another package (see hyperstar.suite.packaged.SOURCES)",
+) -> None:
+    """InvalidInputError when ``path`` points into a reserved package (``fix``: what to do instead)."""
     package = reserved_package_for(path)
     if package is not None:
         raise InvalidInputError(
             f"{where} points into '{package}', which is reserved for an independent evaluation "
-            f"and never used as a source. Got {os.fspath(path)!r}; pick another package "
-            "(see hyperstar.suite.packaged.SOURCES)."
+            f"and never used as a source. Got {os.fspath(path)!r}; {fix}."
         )
 
 
@@ -377,40 +380,71 @@ def discover_sheets(
 
 
 class ThumbnailIndex:
-    """Near-duplicate guard: two renders are near-duplicates when their mean absolute pixel
-    difference is at most ``tolerance`` grey levels (of 255), at the task's resolution.
+    """Near-duplicate guard at the task's resolution. Two renders are near-duplicates when their
+    mean absolute pixel difference is at most ``tolerance`` grey levels (of 255), in colour (the
+    same drawing re-encoded or re-coloured by a hair) or in their luminance-normalised grayscale
+    (:meth:`normalised_gray`; ``gray_tolerance``, default ``tolerance``): the same drawing
+    recoloured, or with its contrast changed.
 
-    8x8 colour thumbnails find the candidates fast: a thumbnail's distance never exceeds the
+    8x8 thumbnails find the candidates fast: a thumbnail's distance never exceeds the
     full-resolution distance, so no near-duplicate is missed; only the candidates are compared
     pixel by pixel (so that a 3 of clubs is not taken for the 3 of spades of the same deck).
+    A shaded drawing recoloured into another hue keeps its normalised luminance only roughly (Open
+    Clip Art's five coloured 'arrow-down' arrows are 0.1 to 8 levels apart): at the default
+    tolerance such a set keeps about two of its copies, not all of them; a looser one would merge
+    playing cards of one deck (2 and 3 of clubs: 4 levels apart).
     """
 
-    def __init__(self, tolerance: float = 2.5) -> None:
+    def __init__(self, tolerance: float = 2.5, gray_tolerance: float | None = None) -> None:
         self.tolerance = float(tolerance)
-        self._stack = np.empty((64, 192), dtype=np.float32)
-        self._images: list[np.ndarray] = []
+        self.gray_tolerance = self.tolerance if gray_tolerance is None else float(gray_tolerance)
+        self._stacks = {"rgb": np.empty((64, 192), dtype=np.float32),
+                        "gray": np.empty((64, 64), dtype=np.float32)}
+        self._images: dict[str, list[np.ndarray]] = {"rgb": [], "gray": []}
 
     @staticmethod
     def thumbnail(image: np.ndarray) -> np.ndarray:
-        """``[r, r, 3]`` uint8 -> 192 float32: the means over an 8x8 grid of blocks."""
+        """``[r, r, c]`` (or ``[r, r]``) -> ``64 c`` float32: the means over an 8x8 grid of blocks."""
         r = image.shape[0]
         edges = np.linspace(0, r, 9).round().astype(int)
         img = image.astype(np.float32)
+        if img.ndim == 2:
+            img = img[:, :, None]
         rows = np.add.reduceat(img, edges[:-1], axis=0) / np.diff(edges)[:, None, None]
         cells = np.add.reduceat(rows, edges[:-1], axis=1) / np.diff(edges)[None, :, None]
         return cells.reshape(-1)
 
-    def has(self, image: np.ndarray) -> bool:
-        """Whether a near-duplicate of ``image`` is indexed."""
-        n = len(self._images)
-        if not n:
-            return False
-        t = self.thumbnail(image)
-        close = np.flatnonzero(np.abs(self._stack[:n] - t).mean(axis=1) <= self.tolerance)
+    @staticmethod
+    def normalised_gray(image: np.ndarray) -> np.ndarray:
+        """``[r, r, 3]`` uint8 -> ``[r, r]`` uint8: the luminance stretched to span 0..255 (a flat
+        image stays as it is), so that the same drawing in other colours gives a close image."""
+        y = image.astype(np.float32) @ np.asarray([0.299, 0.587, 0.114], np.float32)
+        lo, hi = float(y.min()), float(y.max())
+        if hi - lo >= 1.0:
+            y = (y - lo) * (255.0 / (hi - lo))
+        return np.clip(y + 0.5, 0, 255).astype(np.uint8)
+
+    def _close(self, kind: str, image: np.ndarray, tolerance: float) -> list[int]:
+        images = self._images[kind]
+        if not images:
+            return []
+        stack = self._stacks[kind][: len(images)]
+        close = np.flatnonzero(np.abs(stack - self.thumbnail(image)).mean(axis=1) <= tolerance)
         x = image.astype(np.int16)
-        return any(
-            float(np.abs(self._images[i].astype(np.int16) - x).mean()) <= self.tolerance for i in close
-        )
+        return [int(i) for i in close
+                if float(np.abs(images[i].astype(np.int16) - x).mean()) <= tolerance]
+
+    def _add(self, kind: str, image: np.ndarray) -> None:
+        n = len(self._images[kind])
+        if n == len(self._stacks[kind]):
+            self._stacks[kind] = np.concatenate([self._stacks[kind], np.empty_like(self._stacks[kind])])
+        self._stacks[kind][n] = self.thumbnail(image)
+        self._images[kind].append(image)
+
+    def has(self, image: np.ndarray) -> bool:
+        """Whether a near-duplicate of ``image`` (in colour, or recoloured) is indexed."""
+        return bool(self._close("rgb", image, self.tolerance)
+                    or self._close("gray", self.normalised_gray(image), self.gray_tolerance))
 
     def add_if_new(self, image: np.ndarray, dihedral: bool = False) -> bool:
         """Add ``image`` and return True, or return False when a near-duplicate is indexed;
@@ -421,10 +455,6 @@ class ThumbnailIndex:
             variants += [np.rot90(image[:, ::-1], k) for k in (0, 1, 2, 3)]
         if any(self.has(v) for v in variants):
             return False
-        t = self.thumbnail(image)
-        n = len(self._images)
-        if n == len(self._stack):
-            self._stack = np.concatenate([self._stack, np.empty_like(self._stack)])
-        self._stack[n] = t
-        self._images.append(image)
+        self._add("rgb", image)
+        self._add("gray", self.normalised_gray(image))
         return True

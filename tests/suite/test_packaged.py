@@ -6,7 +6,7 @@ the Debian package they read is not installed.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pytest
@@ -198,10 +198,58 @@ def test_near_duplicate_renders_are_caught():
     assert index.add_if_new(img)
     assert not index.add_if_new(np.clip(img.astype(int) + 1, 0, 255).astype(np.uint8))
     assert index.add_if_new(255 - img)
-    # A mirrored or turned copy is a new image, unless the source asks for the dihedral check.
+    # A mirrored or turned copy is a new image, unless the source asks for the dihedral check
+    # (every packaged family does, by default).
     assert not index.add_if_new(np.rot90(img), dihedral=True)
     assert not index.add_if_new(img[:, ::-1], dihedral=True)
     assert index.add_if_new(img[::-1])
+    assert packaged.PackagedSource("f", "d", {}, lambda p, r: (folder_rule(1), None)).dihedral
+    assert all(src.dihedral for src in packaged.SOURCES.values())
+
+
+def _arrow(path: Path, ink: tuple, flip: bool = False) -> Path:
+    """A drawing on a transparent background: an arrow-like shape in one colour, antialiased edges."""
+    yy, xx = np.mgrid[0:64, 0:64]
+    shaft = (abs(xx - 32) < 6) & (yy > 8) & (yy < 40)
+    head = (yy >= 36) & (yy < 58) & (abs(xx - 32) < (58 - yy))
+    alpha = ((shaft | head) * 255).astype(np.uint8)
+    if flip:  # another drawing: the arrow points up and has a notch
+        alpha = alpha[::-1].copy()
+        alpha[20:30, 10:54] = 0
+    arr = np.zeros((64, 64, 4), np.uint8)
+    arr[..., :3], arr[..., 3] = ink, alpha
+    img = Image.fromarray(arr, "RGBA").resize((50, 50), Image.LANCZOS)  # soft edges, as drawn
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def test_a_recoloured_copy_is_a_near_duplicate_and_another_drawing_is_not(tmp_path):
+    # openclipart's arrow-down-{blue,green,purple,red}_benji: one silhouette in four colours.
+    blue = packaged.render(str(_arrow(tmp_path / "blue.png", (20, 40, 200))), 32, trim=True)
+    red = packaged.render(str(_arrow(tmp_path / "red.png", (210, 30, 20))), 32, trim=True)
+    green = packaged.render(str(_arrow(tmp_path / "green.png", (30, 160, 40))), 32, trim=True)
+    other = packaged.render(str(_arrow(tmp_path / "up.png", (20, 40, 200), flip=True)), 32, trim=True)
+    assert np.abs(blue.astype(int) - red.astype(int)).mean() > 10  # colour alone does not catch it
+    index = _debian.ThumbnailIndex()
+    assert index.add_if_new(blue, dihedral=True)
+    assert not index.add_if_new(red, dihedral=True) and not index.add_if_new(green, dihedral=True)
+    assert index.add_if_new(other, dihedral=True)  # a genuinely different drawing is kept
+    assert index.add_if_new(np.full((32, 32, 3), 128, np.uint8))  # a flat image: no division by zero
+
+
+def test_group_rules_join_mirrored_stamps_and_sky_halves_and_drop_masks():
+    stamps, _ = packaged.SOURCES["tuxpaint_stamps"].rule({"level": 1}, 32)
+    base, mirror = stamps(PurePosixPath("vehicles/military/bradley.png")), stamps(PurePosixPath("vehicles/military/bradley_mirror.png"))
+    assert base == mirror and base[0] == "vehicles"
+    assert stamps(PurePosixPath("vehicles/military/tank.png")) != base
+    themes, _ = packaged.SOURCES["hedgewars_themes"].rule({}, 32)
+    assert themes(PurePosixPath("Fruit/Watermelon_mask.png")) is None
+    assert themes(PurePosixPath("Fruit/Watermelon.png")) == ("Fruit", "watermelon")
+    assert themes(PurePosixPath("Castle/SkyL.png")) == themes(PurePosixPath("Castle/SkyR.png")) != themes(PurePosixPath("Castle/Sky.png"))
+    assert themes(PurePosixPath("Art/horizontL.png")) == themes(PurePosixPath("Art/horizontR.png"))
+    assert themes(PurePosixPath("Art/horizont.png"))[1] == "horizont"
+    assert themes(PurePosixPath("Jungle/Skytrees.png"))[1] == "skytrees"
 
 
 def test_supertux_sprite_files_make_one_group_per_action(tmp_path):
