@@ -182,7 +182,7 @@ def _real() -> list[TaskRecipe]:
         _pkg_small("v2-supertux-l1-9c-all", "supertux_sprites", level=1, min_per_class=10),
         _pkg_small("v2-supertux-l1-5c-80s", "supertux_sprites", level=1, classes=[
             "badguys", "objects", "tiles", "tux", "worldmap"], per_class=80),
-        _pkg_small("v2-supertux-l2-24c-all", "supertux_sprites", level=2, min_per_class=12),
+        _pkg_small("v2-supertux-l2-min12", "supertux_sprites", level=2, min_per_class=12),
         _pkg_small("v2-supertux-l2-12c", "supertux_sprites", level=2, classes=[
             "badguys/mr_cherry", "badguys/mr_iceblock", "badguys/snowball", "badguys/yeti", "objects/bonus_block",
             "objects/keys", "objects/platforms", "tiles/castle", "tiles/forest", "tiles/snow", "tux/fire",
