@@ -200,3 +200,6 @@ def _real() -> list[TaskRecipe]:
 def suite_v2() -> list[TaskRecipe]:
     """The meta-data v2 suite (see the module docstring); deterministic, every name unique."""
     return _synthetic() + _real()
+
+
+suite_v2()  # fills SMALL_BY_SOURCE at import (the recipes are plain data; nothing is read from the packages)
