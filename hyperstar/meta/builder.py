@@ -448,7 +448,9 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
     check_choice(space_version, "space_version", where, SPACE_VERSIONS)
     space = default_space(version=space_version)
     given = configs is not None
+    recorded = None if given else _recorded_design(out, n_configs, config_seed, literature_recipes, space_version)
     configs = ([validate_configuration(c, space) for c in configs] if given
+               else recorded if recorded is not None
                else design_configurations(n_configs, config_seed, space_version, recipes=literature_recipes))
     weights_path = resolve_weights(backbone, weights, check=True)
     noise_ids = ([f"c{i:04d}" for i in range(len(configs))] if seeds is not None and seeds >= 2
@@ -458,6 +460,19 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
              "order": order, "max_hours": max_hours, "max_cells": max_cells, "n_workers": n_workers}
     return {"out": out, "recipes": recipes, "configs": configs, "weights_path": weights_path, "noise_ids": noise_ids,
             "asked": asked}
+
+
+def _recorded_design(out: Path, n_configs, config_seed, literature_recipes, space_version) -> list | None:
+    """The configurations an earlier build of ``out`` designed with the same request, as recorded: a resume on
+    another machine (another scipy's Sobol scrambling, say) goes on with them instead of designing anew."""
+    if not (out / MANIFEST).is_file():
+        return None
+    manifest = load_meta_dataset(out).manifest
+    asked = manifest.get("asked") or {}
+    same = (asked.get("n_configs"), asked.get("config_seed"), asked.get("literature_recipes"),
+            asked.get("given_configs"), manifest.get("space_version")) == (
+        n_configs, config_seed, literature_recipes, False, space_version)
+    return [c["config"] for c in manifest["configs"]] if same else None
 
 
 def _manifest_recipes(out: Path) -> list[dict[str, Any]] | None:

@@ -190,3 +190,16 @@ def test_a_missing_package_or_a_changed_task_stops_the_pool_while_other_failures
 
     assert builder._fatal(builder.TaskChangedError("x")) and builder._fatal(DebianPackageError("x"))
     assert not builder._fatal(RuntimeError("a cell's own failure"))
+
+
+def test_a_resume_takes_the_recorded_design_not_a_new_one(tmp_path, monkeypatch):
+    out = tmp_path / "m"
+    build_meta_dataset(out, recipes=recipes(1), seeds=1, n_workers=0, max_cells=0, **TINY)
+    recorded = [c["config"] for c in json.loads((out / MANIFEST).read_text())["configs"]]
+
+    def other_machine(*a, **k):  # another scipy would scramble the Sobol points otherwise
+        raise AssertionError("the design was drawn again")
+
+    monkeypatch.setattr(builder, "design_configurations", other_machine)
+    meta = build_meta_dataset(out, recipes=recipes(1), seeds=1, n_workers=0, max_cells=0, **TINY)
+    assert [c["config"] for c in meta.manifest["configs"]] == recorded
