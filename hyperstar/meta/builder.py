@@ -366,8 +366,20 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
             )
     known = {t["name"]: t for t in (existing or {}).get("tasks", [])}
     tasks = []
+    folder_of_digest: dict[str, str] = {}  # one folder's images under two names would sit in two families
     for recipe in recipes:
         r = _recipe_dict(recipe)
+        digest_here = r.get("family") == "folder" and (r.get("params") or {}).get("digest")
+        if digest_here:
+            others = folder_of_digest.get(digest_here) or next(
+                (n for n, t in known.items() if n != r["name"] and (t.get("recipe") or {}).get("family") == "folder"
+                 and ((t.get("recipe") or {}).get("params") or {}).get("digest") == digest_here), None)
+            if others:
+                raise InvalidInputError(
+                    f"The folder of task '{r['name']}' holds the same files as task '{others}' of this meta-dataset; "
+                    "one folder is one task (under another --family its images would sit in two families). Leave "
+                    "it out, or build into another --out folder.")
+            folder_of_digest[digest_here] = r["name"]
         if r["name"] in {t["name"] for t in tasks}:
             raise InvalidInputError(f"Two tasks of this build are named '{r['name']}'. Give every task its own name "
                                     "(for folders: folders with distinct names, or --family).")
@@ -688,7 +700,8 @@ def _run_pool(cells, results: Path, n_workers: int, threads: int, bar, deadline:
                 queue.clear()  # start nothing new; what is queued but not started is cancelled, the rest finishes
                 for fut in [f for f in pending if f.cancel()]:
                     pending.pop(fut)
-            while queue and len(pending) < 2 * n_workers:
+            # With a deadline, no more cells than workers: the pool starts queued cells it cannot cancel.
+            while queue and len(pending) < (n_workers if deadline is not None else 2 * n_workers):
                 cell = queue.pop()
                 pending[pool.submit(_run_cell, cell)] = cell
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)

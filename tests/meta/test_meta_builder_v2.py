@@ -203,3 +203,16 @@ def test_a_resume_takes_the_recorded_design_not_a_new_one(tmp_path, monkeypatch)
     monkeypatch.setattr(builder, "design_configurations", other_machine)
     meta = build_meta_dataset(out, recipes=recipes(1), seeds=1, n_workers=0, max_cells=0, **TINY)
     assert [c["config"] for c in meta.manifest["configs"]] == recorded
+
+
+def test_one_folder_under_two_families_is_refused(tmp_path):
+    from hyperstar.suite import folder_recipe
+
+    a = _folder(tmp_path / "data" / "leaves", 10)
+    build_meta_dataset(tmp_path / "m", recipes=[folder_recipe(a, family="trees")], n_workers=0, max_cells=0, **TINY)
+    with pytest.raises(InvalidInputError, match="holds the same files as task 'trees-leaves'"):
+        build_meta_dataset(tmp_path / "m", recipes=[folder_recipe(a, family="plants")], n_workers=0, max_cells=0,
+                           **TINY)
+    with pytest.raises(InvalidInputError, match="holds the same files as task"):  # twice in one build, too
+        build_meta_dataset(tmp_path / "n", recipes=[folder_recipe(a, family="trees"), folder_recipe(a, family="x")],
+                           n_workers=0, max_cells=0, **TINY)
