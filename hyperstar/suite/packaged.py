@@ -52,8 +52,6 @@ import numpy as np
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.suite._core import ChoiceParam, IntParam, pick_classes, register_family
 from hyperstar.suite._debian import (
-    _RESERVED_MARKERS,
-    RESERVED,
     DebianPackageError,
     Entry,
     Rule,
@@ -64,12 +62,10 @@ from hyperstar.suite._debian import (
     files_digest,
     folder_rule,
     installed_version,
-    refuse_reserved,
-    refuse_reserved_package,
 )
 
 __all__ = [
-    "RESERVED", "SOURCES", "ICON_THEMES", "DebianPackageError", "PackagedSource",
+    "SOURCES", "ICON_THEMES", "DebianPackageError", "PackagedSource",
     "register_packaged_family", "class_counts", "installed_version",
 ]
 
@@ -105,8 +101,6 @@ class _VersionsParam:
         if v is None or (
             isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())
         ):
-            for k in v or {}:
-                refuse_reserved_package(k, "The 'versions' parameter")
             return v
         return None
 
@@ -124,7 +118,7 @@ class _DigestParam:
 
 @dataclass(frozen=True)
 class _ThemesParam:
-    """None (every theme of the table) or a list of distinct theme keys; reserved ones refused."""
+    """None (every theme of the table) or a list of distinct theme keys."""
 
     vocab: tuple
     default: Any = None
@@ -137,11 +131,6 @@ class _ThemesParam:
             return v
         if not isinstance(v, list) or not v or len(set(map(repr, v))) != len(v):
             return None
-        for x in v:
-            if isinstance(x, str):
-                for package, markers in _RESERVED_MARKERS.items():
-                    if x.lower().startswith(markers):
-                        refuse_reserved_package(package, f"The theme {x!r} of the 'themes' parameter")
         return v if all(isinstance(x, str) and x in self.vocab for x in v) else None
 
 
@@ -421,13 +410,7 @@ def _build(src: PackagedSource, params: dict, rng: np.random.Generator, resoluti
 
 
 def register_packaged_family(src: PackagedSource, *, overwrite: bool = False) -> PackagedSource:
-    """Register ``src`` as a task family (see the module docstring for its parameters).
-
-    Refuses (InvalidInputError) a source that reads a reserved package or folder.
-    """
-    for package, root in src.parts.values():
-        refuse_reserved_package(package, f"Packaged family '{src.family}'")
-        refuse_reserved(root, f"Packaged family '{src.family}'")
+    """Register ``src`` as a task family (see the module docstring for its parameters)."""
 
     def family_fn(params: dict, rng: np.random.Generator, *, resolution: int = 32) -> tuple:
         return _build(src, params, rng, resolution)

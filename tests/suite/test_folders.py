@@ -100,28 +100,3 @@ def test_a_hand_made_folder_recipe_without_digest_is_refused(tmp_path):
     root = write_folder(tmp_path / "pets")
     with pytest.raises(InvalidInputError, match="folder_recipe"):
         make_task(TaskRecipe("folder", {"path": str(root)}), resolution=8)
-
-
-def test_a_folder_in_a_reserved_package_or_linking_into_one_is_refused(tmp_path):
-    # A copy named like a reserved icon theme (nothing reserved is installed or read).
-    reserved = write_folder(tmp_path / "icons" / "breeze")
-    with pytest.raises(InvalidInputError, match="reserved for an independent evaluation") as err:
-        folder_recipe(reserved)
-    assert "breeze" in str(err.value) and "\n" not in str(err.value)
-    # A folder of links into such a tree: refused before any file is read, and on rebuild.
-    links = tmp_path / "mine"
-    for cls in ("cat", "dog"):
-        (links / cls).mkdir(parents=True)
-        for f in sorted((reserved / cls).iterdir()):
-            (links / cls / f.name).symlink_to(f)
-    with pytest.raises(InvalidInputError, match="The file '(cat|dog)/img.\\.png' of the image folder .* points into 'breeze-icon-theme'"):
-        folder_recipe(links)
-    with pytest.raises(InvalidInputError, match="reserved"):
-        folder_recipe(tmp_path / "alias_oxygen")  # refused by its name, even before it exists
-    (tmp_path / "pets").symlink_to(reserved, target_is_directory=True)  # a link to the folder itself
-    with pytest.raises(InvalidInputError, match="reserved"):
-        folder_recipe(tmp_path / "pets")
-    ok = folder_recipe(write_folder(tmp_path / "ok"))
-    hand_made = TaskRecipe("folder", {**ok.params, "path": str(reserved)})
-    with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(hand_made, resolution=8)

@@ -83,41 +83,6 @@ def test_animation_frames_of_one_sprite_give_one_image(fake_tree):
     assert len(plain["units"]) == 8
 
 
-def test_reserved_packages_are_refused_by_name_and_by_path(tmp_path):
-    assert set(_debian.RESERVED) == {"oxygen-icon-theme", "breeze-icon-theme", "fonts-noto-color-emoji"}
-    for folder in ("oxygen", "breeze-dark", "Breeze"):
-        root = tmp_path / "icons" / folder
-        _png(root / "apps" / "a.png", (1, 2, 3, 255))
-        with pytest.raises(InvalidInputError, match="reserved"):
-            discover([("some-theme", root)], folder_rule(1))
-    with pytest.raises(InvalidInputError, match="reserved"):
-        discover([("oxygen-icon-theme", tmp_path)], folder_rule(1))
-    with pytest.raises(InvalidInputError, match="reserved"):
-        _debian.refuse_reserved("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", "x")
-    with pytest.raises(InvalidInputError, match="reserved"):
-        _debian.installed_version("breeze-icon-theme")
-    # A link from an allowed tree into a reserved one is never followed.
-    ok = tmp_path / "ok"
-    _png(tmp_path / "oxygen" / "apps" / "b.png", (9, 9, 9, 255))
-    (ok / "apps").mkdir(parents=True)
-    (ok / "apps" / "b.png").symlink_to(tmp_path / "oxygen" / "apps" / "b.png")
-    assert discover([("ok-theme", ok)], folder_rule(1)) == {}
-
-
-def test_reserved_in_recipes_and_sources_is_refused():
-    with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(TaskRecipe("icons", {"themes": ["oxygen"]}))
-    with pytest.raises(InvalidInputError, match="reserved"):
-        make_task(TaskRecipe("icons", {"by": "name", "versions": {"breeze-icon-theme": "5.0"}}))
-    src = packaged.PackagedSource(
-        family="bad_family", description="x", parts={"a": ("fonts-noto-color-emoji", "/tmp")},
-        rule=lambda p, r: (folder_rule(1), None),
-    )
-    with pytest.raises(InvalidInputError, match="reserved"):
-        packaged.register_packaged_family(src)
-    assert "bad_family" not in list_families()
-
-
 def test_a_fake_package_family_builds_deterministically_with_provenance(fake_tree, monkeypatch):
     monkeypatch.setattr(_debian, "installed_version", lambda p: "1.0-1" if p == "fake-pkg" else None)
     src = packaged.PackagedSource(
