@@ -1,4 +1,4 @@
-"""``hyperstar metadata build|tasks|import|info`` and ``hyperstar pretrain-source``: the offline side."""
+"""``hyperstar metadata build|tasks|import|info|refresh`` and ``hyperstar pretrain-source``: the offline side."""
 
 from __future__ import annotations
 
@@ -103,6 +103,19 @@ def add_metadata(sub) -> None:
     i = msub.add_parser("info", help="counts and analysis of a meta-dataset", parents=[json_flag()])
     i.add_argument("path", nargs="?", default=None, help="meta-dataset folder (default: the shipped one)")
     i.set_defaults(func=cmd_metadata_info)
+
+    r = msub.add_parser(
+        "refresh", help="re-pin the tasks whose images changed (their rows are set aside and run again)",
+        parents=[json_flag()],
+        description="Rebuild the tasks of a meta-dataset (all, or --task) and compare their images with the digest "
+                    "the build recorded. For each task whose images changed (an updated package, an edited folder), "
+                    "its result rows move to results.stale.jsonl and the manifest records the new digest; the next "
+                    "`metadata build` runs its cells again. Use it when the new images are the ones to keep; "
+                    "otherwise restore the recorded source (the manifest's provenance says which packages).")
+    r.add_argument("path", help="the meta-dataset folder (the --out of a build)")
+    r.add_argument("--task", action="append", default=None, metavar="NAME", help="only this task (repeat for more)")
+    r.add_argument("--dry-run", action="store_true", help="only report which tasks changed; write nothing")
+    r.set_defaults(func=cmd_metadata_refresh)
 
 
 def add_pretrain_source(sub) -> None:
@@ -314,6 +327,24 @@ def cmd_metadata_info(args: argparse.Namespace) -> int:
                 print(f"  {k:<32} {v:.4f}" if isinstance(v, float) else f"  {k:<32} {v}")
             elif k == "mean_best_minus_default" and a.get("no_default"):
                 print(f"  {k:<32} n/a: {a['no_default']}")
+    return 0
+
+
+def cmd_metadata_refresh(args: argparse.Namespace) -> int:
+    from hyperstar.meta.refresh import STALE_RESULTS, refresh_changed_tasks
+
+    changed = refresh_changed_tasks(args.path, tasks=args.task, dry_run=args.dry_run, progress=stderr_tty())
+    if args.json:
+        print_json({"changed": changed, "dry_run": bool(args.dry_run)})
+        return 0
+    if not changed:
+        print(f"every task of {args.path} builds the images it was built on: nothing to refresh")
+        return 0
+    for c in changed:
+        print(f"{c['task']}: images digest {c['recorded']} -> {c['now']}, {c['rows']} result rows "
+              + ("would be set aside" if args.dry_run else f"set aside in {STALE_RESULTS}"))
+    if not args.dry_run:
+        print(f"run `hyperstar metadata build --out {args.path}` to run their cells again")
     return 0
 
 

@@ -149,8 +149,9 @@ def _check_digest(task, recipe: Mapping[str, Any], expected: str | None) -> None
         raise TaskChangedError(
             f"Task '{recipe.get('name')}' no longer builds the images this meta-dataset was built on (images digest "
             f"{got}, recorded {expected}): its source changed (package files, the renderer, or an edited folder). "
-            "Restore the recorded source (the manifest's provenance says which packages and versions), or build "
-            "into another --out folder."
+            "Restore the recorded source (the manifest's provenance says which packages and versions), build "
+            "into another --out folder, or keep the new images with `hyperstar metadata refresh OUT --task "
+            f"{recipe.get('name')}` (its rows are set aside and its cells run again)."
         )
 
 

@@ -1,0 +1,97 @@
+"""``hyperstar metadata refresh``: a task whose images changed is re-pinned, its rows are set aside (never lost) and
+run again by the next build; every other task keeps its rows."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hyperstar.meta.builder as builder
+from hyperstar.cli.main import main
+from hyperstar.exceptions import InvalidInputError
+from hyperstar.meta.builder import build_meta_dataset
+from hyperstar.meta.dataset import MANIFEST, RESULTS, read_records
+from hyperstar.meta.refresh import STALE_RESULTS, refresh_changed_tasks
+
+TINY = dict(n_configs=1, max_budget=1, backbone="smallcnn_tiny", weights=None, resolution=16, progress=False,
+            n_workers=0, seeds=1, literature_recipes=False)
+
+
+def _folder(root, shade):
+    for k, cls in enumerate(("a", "b")):
+        (root / cls).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(np.full((10, 10), shade + 80 * k + i, np.uint8)).save(root / cls / f"{i}.png")
+    return root
+
+
+def _recipes(folder):
+    from hyperstar.suite import folder_recipe, tiny_suite
+
+    return [tiny_suite()[0], folder_recipe(folder, family="mine")]
+
+
+def _tasks_of(path):
+    return sorted({r["task"] for r in read_records(path)})
+
+
+def _built(tmp_path):
+    folder = _folder(tmp_path / "imgs" / "leaves", 10)
+    out = tmp_path / "m"
+    meta = build_meta_dataset(out, recipes=_recipes(folder), **TINY)
+    assert meta.complete
+    builder._TASK_CACHE.clear()
+    return folder, out, meta
+
+
+def test_an_edited_folder_is_re_pinned_its_rows_set_aside_and_run_again(tmp_path):
+    folder, out, meta = _built(tmp_path)
+    suite_task, folder_task = meta.task_names
+    before = {r["task"]: r for r in read_records(out / RESULTS)}
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(folder / "a" / "0.png")  # one image redrawn
+    with pytest.raises(InvalidInputError, match="built on other content"):
+        build_meta_dataset(out, recipes=_recipes(folder), **TINY)
+
+    assert refresh_changed_tasks(out, dry_run=True)[0]["task"] == folder_task
+    assert not (out / STALE_RESULTS).exists()  # a dry run writes nothing
+
+    changed = refresh_changed_tasks(out)
+    assert [(c["task"], c["rows"]) for c in changed] == [(folder_task, 2)]
+    assert _tasks_of(out / RESULTS) == [suite_task] and _tasks_of(out / STALE_RESULTS) == [folder_task]
+    entry = next(t for t in json.loads((out / MANIFEST).read_text())["tasks"] if t["name"] == folder_task)
+    assert entry["images_digest"] == changed[0]["now"] != changed[0]["recorded"]
+    assert entry["refreshed"][0]["recorded_digest"] == changed[0]["recorded"]
+    assert refresh_changed_tasks(out) == []  # idempotent
+
+    again = build_meta_dataset(out, recipes=_recipes(folder), **TINY)
+    assert again.complete
+    rows = {r["task"]: r for r in read_records(out / RESULTS)}
+    assert rows[suite_task] == before[suite_task]  # untouched, not re-run
+    assert rows[folder_task]["finished_at"] >= before[folder_task]["finished_at"]
+
+
+def test_a_folder_re_saved_with_the_same_pixels_keeps_its_rows(tmp_path):
+    folder, out, meta = _built(tmp_path)
+    img = folder / "a" / "0.png"
+    Image.open(img).save(img, compress_level=0)  # other bytes, the same pixels
+    assert refresh_changed_tasks(out) == []
+    assert len(read_records(out / RESULTS)) == 4 and not (out / STALE_RESULTS).exists()
+    build_meta_dataset(out, recipes=_recipes(folder), max_cells=0, **{k: v for k, v in TINY.items()})  # accepted
+
+
+def test_a_package_task_whose_digest_differs_is_refreshed_and_unknown_names_are_refused(tmp_path, capsys):
+    folder, out, meta = _built(tmp_path)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["tasks"][0]["images_digest"] = "0" * 16  # as if a package had been updated
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(InvalidInputError, match="No task named 'nope'"):
+        refresh_changed_tasks(out, tasks=["nope"])
+    assert main(["metadata", "refresh", str(out), "--dry-run", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dry_run"] and [c["task"] for c in report["changed"]] == [meta.task_names[0]]
+    assert main(["metadata", "refresh", str(out), "--task", meta.task_names[0]]) == 0
+    assert "set aside in results.stale.jsonl" in capsys.readouterr().out
+    assert _tasks_of(out / RESULTS) == [meta.task_names[1]]
+    with pytest.raises(InvalidInputError, match="holds no meta-dataset"):
+        refresh_changed_tasks(tmp_path / "empty")
