@@ -166,7 +166,11 @@ _WORKER: dict = {}
 
 
 def _load(meta_path, complete_only):
-    meta = load_meta_dataset(meta_path, allow_incomplete=complete_only)
+    """The meta-dataset; of one still being built, its complete tasks (``"tasks"``) or its configurations complete
+    on every task (``"configs"``, the whole columns of a configuration-major build)."""
+    meta = load_meta_dataset(meta_path, allow_incomplete=bool(complete_only))
+    if complete_only == "configs":
+        return meta.subset_configs(meta.complete_configurations())
     if complete_only:
         meta = meta.subset(np.flatnonzero(np.isfinite(meta.curves).all(axis=(1, 2))))
     return meta
@@ -550,13 +554,16 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run")
     parser.add_argument("--no-speed", action="store_true", help="skip the recommend-speed measurement")
     parser.add_argument("--report-only", action="store_true", help="write the reports from the stored rows, fit nothing")
-    parser.add_argument("--complete-tasks-only", action="store_true",
+    parser.add_argument("--complete-tasks-only", dest="complete_only", action="store_const", const="tasks",
                         help="use the complete tasks of a meta-dataset still being built")
+    parser.add_argument("--complete-configs-only", dest="complete_only", action="store_const", const="configs",
+                        help="use the configurations complete on every task of a meta-dataset still being built "
+                             "(a configuration-major build's whole columns)")
     args = parser.parse_args()
     protocols = ["loto", "lofo"] if args.protocol == "both" else [args.protocol]
     command = "python benchmarks/ranking_benchmark.py " + " ".join(sys.argv[1:])
     t_start = time.perf_counter()
-    meta = _load(args.meta, args.complete_tasks_only)
+    meta = _load(args.meta, args.complete_only)
     if "lofo" in protocols and len(set(meta.families)) < 2:
         print(f"leave-one-family-out needs two families or more; this meta-dataset has "
               f"{len(set(meta.families))}: running leave-one-task-out only", file=sys.stderr)
@@ -598,7 +605,7 @@ def main() -> None:
         from tqdm.auto import tqdm
 
         with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn"),
-                                 initializer=_init_worker, initargs=(args.meta, args.complete_tasks_only, feats)) as pool:
+                                 initializer=_init_worker, initargs=(args.meta, args.complete_only, feats)) as pool:
             t_jobs = time.perf_counter()
             futures = {pool.submit(_fit_and_rank, tr, te, seed, v, args.steps): (p, fold, tr, te, seed, v)
                        for p, fold, tr, te, seed, v in jobs}

@@ -377,6 +377,31 @@ class MetaDataset:
         sub._space = self._space
         return sub
 
+    def subset_configs(self, configs: Sequence[int]) -> "MetaDataset":
+        """The meta-dataset restricted to some configurations (by index, in that order; same tasks and space),
+        e.g. :meth:`complete_configurations` of a build still running. The manifest's list of configurations is
+        restricted alike, so their ids still name them."""
+        idx = list(configs)
+        manifest = self.manifest
+        if len(manifest.get("configs") or []) == self.n_configs:
+            manifest = dict(manifest, configs=[manifest["configs"][i] for i in idx])
+        sub = MetaDataset(
+            path=self.path, manifest=manifest, task_names=list(self.task_names), families=list(self.families),
+            recipes=list(self.recipes), descriptors=self.descriptors, descriptor_names=list(self.descriptor_names),
+            configs=[self.configs[i] for i in idx], curves=self.curves[:, idx], test_acc=self.test_acc[:, idx],
+            noise_curves=self.noise_curves[:, idx], noise_test_acc=self.noise_test_acc[:, idx],
+            diverged=self.diverged[:, idx], wall_time=self.wall_time[:, idx],
+            seed_curves=np.asarray(self.seed_curves)[:, :, idx], seed_test_acc=np.asarray(self.seed_test_acc)[:, :, idx],
+            seeds=np.asarray(self.seeds)[:, :, idx], records=self.records,
+        )
+        sub._space = self._space
+        return sub
+
+    def complete_configurations(self) -> np.ndarray:
+        """Indices of the configurations with a full curve on every task: what a configuration-major build that
+        is still running has finished (its whole columns)."""
+        return np.flatnonzero(np.isfinite(self.curves).all(axis=(0, 2)))
+
     def info(self) -> dict[str, Any]:
         """Counts, as printed by ``hyperstar metadata info``."""
         fam: dict[str, int] = {}

@@ -216,3 +216,17 @@ def test_one_folder_under_two_families_is_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="holds the same files as task"):  # twice in one build, too
         build_meta_dataset(tmp_path / "n", recipes=[folder_recipe(a, family="trees"), folder_recipe(a, family="x")],
                            n_workers=0, max_cells=0, **TINY)
+
+
+def test_a_build_stopped_early_gives_its_whole_columns_as_a_complete_meta_dataset(tmp_path):
+    out = tmp_path / "m"
+    # configuration-major: 3 tasks x 3 configurations x 1 seed; stop after 7 cells (2 whole columns + 1 cell)
+    meta = build_meta_dataset(out, recipes=recipes(3), n_workers=0, seeds=1, max_cells=7, **TINY)
+    assert not meta.complete and list(meta.complete_configurations()) == [0, 1]
+    cols = meta.subset_configs(meta.complete_configurations())
+    assert cols.complete and cols.n_tasks == 3 and cols.n_configs == 2
+    assert [c["id"] for c in cols.manifest["configs"]] == ["c0000", "c0001"]
+    assert np.array_equal(cols.final_acc, meta.final_acc[:, :2]) and cols.default_index == meta.default_index == 0
+    assert cols.wise_ft.shape[:2] == (3, 2) and np.array_equal(cols.n_seeds, meta.n_seeds[:, :2])
+    last = meta.subset_configs([2])
+    assert [c["id"] for c in last.manifest["configs"]] == ["c0002"] and np.isnan(last.final_acc).sum() == 2

@@ -1,0 +1,190 @@
+"""Is the meta-data's horizon (9 epochs) too short? Fine-tune the configurations that matter at twice the horizon.
+
+For one task of every family (the first of the family in the meta-dataset) and the portfolio's top configurations
+(best mean normalised rank over the configurations complete on every task), each seed of the meta-dataset's cell
+is run again with the learning-rate schedule stretched to ``--factor`` times the horizon (cosine over 18 epochs
+instead of 9: the same protocol otherwise, same split, backbone and weights). The 9-epoch numbers are the
+meta-dataset's own rows. If the longer schedule gains more than the seed noise on the configurations a user would
+be given, the horizon is too short for them. The stored curves say something too, and the report shows it: the
+share of each task's top configurations whose best epoch is the last one, and their gain over the last three
+epochs (with annealed schedules both flatten by design, so the longer run is the real test).
+
+Rows go to ``benchmarks/results/horizon_check_rows.jsonl`` as they finish (a re-run skips finished runs); the
+report is ``horizon_check.md`` / ``.json`` / ``.png``.
+
+    python benchmarks/horizon_check.py --meta hyperstar/shipped/v2 --top 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import command_line, run_meta  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def complete_columns(meta) -> np.ndarray:
+    """Indices of the configurations filled on every task (a build stopped early has whole columns)."""
+    return np.flatnonzero(np.isfinite(meta.final_acc).all(axis=0))
+
+
+def portfolio_top(meta, cols: np.ndarray, k: int) -> list[int]:
+    """The ``k`` configurations of ``cols`` with the best mean normalised rank over all tasks."""
+    from scipy.stats import rankdata
+
+    acc = meta.final_acc[:, cols]
+    ranks = np.vstack([(rankdata(-row, method="average") - 1) / max(1, len(row) - 1) for row in acc])
+    return [int(cols[i]) for i in np.argsort(ranks.mean(axis=0), kind="stable")[:k]]
+
+
+def stored_curve_stats(meta, cols: np.ndarray, k: int) -> dict[str, float]:
+    """Over every task: the share of its top-``k`` configurations (within ``cols``) whose best validation epoch is
+    the last, and their mean gain over the last three epochs, in points."""
+    last, gain = [], []
+    for t in range(meta.n_tasks):
+        acc = meta.final_acc[t, cols]
+        for c in cols[np.argsort(-acc, kind="stable")[:k]]:
+            curve = meta.curves[t, c]
+            last.append(float(np.argmax(curve) == len(curve) - 1 or curve[-1] >= curve.max() - 1e-9))
+            gain.append(100.0 * float(curve[-1] - curve[-4]))
+    return {"share_best_epoch_last": float(np.mean(last)), "mean_gain_last3_points": float(np.mean(gain)),
+            "n": len(last)}
+
+
+def _run(meta, t: int, c: int, seed: int, horizon: int) -> dict:
+    from hyperstar.finetune import fine_tune
+    from hyperstar.meta.builder import TEST_FRACTION, VAL_FRACTION
+    from hyperstar.suite import make_task
+
+    manifest = meta.manifest
+    task = make_task(dict(meta.recipes[t]), resolution=int(manifest["resolution"]))
+    split = task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=int(manifest["split_seed"]))
+    from hyperstar._internal.paths import resolve_weights
+
+    weights = resolve_weights(manifest["backbone"], "auto")
+    res = fine_tune(task, meta.configs[c], budget=horizon, max_budget=horizon, backbone=manifest["backbone"],
+                    weights=weights, seed=seed, split=split, device="cpu", wise_ft=False, threads=1)
+    return {"task": meta.task_names[t], "family": meta.families[t], "config_id": manifest["configs"][c]["id"],
+            "seed": seed, "horizon": horizon, "val_acc": [e.val_acc for e in res.curve], "test_acc": res.test_acc,
+            "diverged": res.diverged, "wall_time": round(res.wall_time, 2)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from hyperstar.meta import load_meta_dataset
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--meta", default="hyperstar/shipped/v2")
+    p.add_argument("--top", type=int, default=3, help="portfolio configurations per task (default 3)")
+    p.add_argument("--factor", type=int, default=2, help="the longer horizon, in multiples of the meta-data's")
+    p.add_argument("--report-only", action="store_true", help="write the report from the stored rows, run nothing")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    meta = load_meta_dataset(args.meta)
+    cols = complete_columns(meta)
+    if len(cols) < args.top:
+        p.error(f"only {len(cols)} configurations are complete on every task; --top must be at most that")
+    top = portfolio_top(meta, cols, args.top)
+    horizon = meta.max_budget * args.factor
+    first = {}
+    for t, f in enumerate(meta.families):
+        first.setdefault(f, t)
+    rows_path = RESULTS / "horizon_check_rows.jsonl"
+    rows = [json.loads(x) for x in rows_path.read_text().splitlines()] if rows_path.is_file() else []
+    done = {(r["task"], r["config_id"], r["seed"], r["horizon"]) for r in rows}
+    plan = [(t, c, int(meta.seeds[s, t, c])) for t in first.values() for c in top
+            for s in range(int(meta.seeds.shape[0])) if meta.seeds[s, t, c] >= 0]
+    todo = [(t, c, s) for t, c, s in plan
+            if (meta.task_names[t], meta.manifest["configs"][c]["id"], s, horizon) not in done]
+    if not args.report_only and todo:
+        from tqdm.auto import tqdm
+
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        for t, c, s in tqdm(todo, desc=f"{horizon}-epoch runs", unit="run"):
+            row = _run(meta, t, c, s, horizon)
+            with open(rows_path, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            rows.append(row)
+    return report(meta, top, cols, rows, horizon, args, argv, time.perf_counter() - t0)
+
+
+def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
+    from scipy.stats import wilcoxon
+
+    ids = [c["id"] for c in meta.manifest["configs"]]
+    long = {(r["task"], r["config_id"], r["seed"]): r for r in rows if r["horizon"] == horizon}
+    pairs = []  # (family, task, config, seed, acc at the horizon, acc at the longer horizon, acc at the
+    for (task, cid, seed), r in sorted(long.items()):  # longer run's epoch == horizon)
+        t, c = meta.task_names.index(task), ids.index(cid)
+        slot = np.flatnonzero(np.asarray(meta.seeds)[:, t, c] == seed)
+        short = float(meta.seed_curves[slot[0], t, c, -1]) if len(slot) else float("nan")
+        if np.isfinite(short) and r["val_acc"]:
+            pairs.append({"family": r["family"], "task": task, "config": cid, "seed": seed, "short": short,
+                          "long": float(r["val_acc"][-1])})
+    fams = list(dict.fromkeys(p["family"] for p in pairs))
+    per_family = []
+    for f in fams:
+        d = [100 * (p["long"] - p["short"]) for p in pairs if p["family"] == f]
+        per_family.append({"family": f, "n": len(d), "mean_gain_points": float(np.mean(d))})
+    gains = np.array([100 * (p["long"] - p["short"]) for p in pairs])
+    cell = {}
+    for p in pairs:
+        cell.setdefault((p["task"], p["config"]), []).append(100 * (p["long"] - p["short"]))
+    cell_gain = np.array([np.mean(v) for v in cell.values()])
+    test = wilcoxon(cell_gain) if len(cell_gain) >= 5 and np.any(cell_gain != 0) else None
+    stats = stored_curve_stats(meta, cols, args.top)
+    info = run_meta("horizon_check.py", argv, meta=args.meta, top=args.top, factor=args.factor, horizon=horizon,
+                    configs=[ids[c] for c in top], complete_columns=len(cols), seconds=round(seconds, 1))
+    out = {"meta": info, "stored_curves": stats, "per_family": per_family, "pairs": pairs,
+           "mean_gain_points": float(gains.mean()) if len(gains) else None,
+           "cells": len(cell_gain), "wins": int((cell_gain > 0).sum()), "losses": int((cell_gain < 0).sum()),
+           "wilcoxon_p": float(test.pvalue) if test is not None else None}
+    lines = [f"# Is {meta.max_budget} epochs too short? The portfolio's top configurations at {horizon} epochs", "",
+             command_line(info), "",
+             f"Meta-dataset `{args.meta}`: {meta.n_tasks} tasks, {len(cols)} configurations complete on every task "
+             f"(the portfolio is chosen among those: {', '.join(ids[c] for c in top)}). One task per family "
+             f"(its first), every seed of the stored cell, the schedule stretched to {horizon} epochs; the "
+             f"{meta.max_budget}-epoch numbers are the stored rows. Validation accuracy at the end, in points.", "",
+             f"- Longer schedule minus stored: **{out['mean_gain_points']:+.2f} points** on average over "
+             f"{len(pairs)} runs; per (task, configuration) cell {out['wins']} gains, {out['losses']} losses"
+             + (f", Wilcoxon p = {out['wilcoxon_p']:.3g}" if out["wilcoxon_p"] is not None else "") + ".",
+             f"- Stored curves: {100 * stats['share_best_epoch_last']:.0f}% of each task's top-{args.top} "
+             f"configurations peak at the last epoch; they gain {stats['mean_gain_last3_points']:+.2f} points over "
+             f"the last three epochs ({stats['n']} cells).", "",
+             "| family | runs | mean gain (points) |", "|---|---:|---:|"]
+    lines += [f"| {r['family']} | {r['n']} | {r['mean_gain_points']:+.2f} |" for r in per_family]
+    (RESULTS / "horizon_check.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "horizon_check.json").write_text(json.dumps(out, indent=1) + "\n")
+    _plot(per_family, horizon, meta.max_budget)
+    print("\n".join(lines))
+    return out
+
+
+def _plot(per_family, horizon, short) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not per_family:
+        return
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(range(len(per_family)), [r["mean_gain_points"] for r in per_family], color="tab:blue")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(per_family)), [r["family"] for r in per_family], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel(f"val. accuracy, {horizon} minus {short} epochs (points)")
+    ax.set_title(f"Portfolio's top configurations: {horizon}-epoch schedule vs {short}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "horizon_check.png", dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
