@@ -43,6 +43,22 @@ def tiny_task():
     return Task.from_arrays(images, labels, resolution=16, channels=3, name="tiny")
 
 
+def write_flat_folder(root: Path, shade: int, classes=("a", "b"), step: int = 80, per_class: int = 5) -> Path:
+    """A folder task of flat gray 10x10 images: class k at gray ``shade + step * k + i`` (distinct, tiny)."""
+    for k, cls in enumerate(classes):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(np.full((10, 10), shade + step * k + i, np.uint8)).save(root / cls / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def flat_folder():
+    """``flat_folder(root, shade, classes=("a", "b"), step=80)`` writes a tiny folder task (see
+    :func:`write_flat_folder`) and returns its root."""
+    return write_flat_folder
+
+
 @pytest.fixture
 def image_folder(tmp_path: Path) -> Path:
     return write_image_folder(tmp_path / "images")

@@ -13,12 +13,6 @@ FAST = ["--backbone", "smallcnn_tiny", "--weights", "none", "--resolution", "16"
         "--workers", "0", "--n-configs", "1"]
 
 
-def _folder(root, shade):
-    for k, cls in enumerate(("x", "y")):
-        (root / cls).mkdir(parents=True)
-        for i in range(5):
-            Image.fromarray(np.full((10, 10), shade + 90 * k + i, np.uint8)).save(root / cls / f"{i}.png")
-    return root
 
 
 def test_v2_defaults_every_configuration_on_two_seeds_with_the_literature_recipes():
@@ -33,8 +27,9 @@ def test_v2_defaults_every_configuration_on_two_seeds_with_the_literature_recipe
     assert (legacy["seeds"], legacy["noise_configs"]) == (None, 3)
 
 
-def test_build_folders_with_a_suite_task_then_info_reports_counts_and_noise(tmp_path, capsys):
-    a, b = _folder(tmp_path / "imgs" / "one", 10), _folder(tmp_path / "imgs" / "two", 30)
+def test_build_folders_with_a_suite_task_then_info_reports_counts_and_noise(tmp_path, capsys, flat_folder):
+    a = flat_folder(tmp_path / "imgs" / "one", 10, ("x", "y"), 90)
+    b = flat_folder(tmp_path / "imgs" / "two", 30, ("x", "y"), 90)
     out = tmp_path / "m"
     code = main(["metadata", "build", "--out", str(out), "--tasks", "tiny-shapes-3c-10s", "--folder", str(a),
                  "--folder", str(b), "--family", "mine", "--no-literature-recipes", "--seeds", "2", *FAST])

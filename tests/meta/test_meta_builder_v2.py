@@ -113,18 +113,12 @@ def test_estimate_build_times_real_cells_and_writes_nothing(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def _folder(root, shade):
-    for k, cls in enumerate(("a", "b")):
-        (root / cls).mkdir(parents=True)
-        for i in range(5):
-            Image.fromarray(np.full((10, 10), shade + 80 * k + i, np.uint8)).save(root / cls / f"{i}.png")
-    return root
 
 
-def test_folder_tasks_mix_with_suite_tasks_and_a_changed_folder_is_refused(tmp_path):
+def test_folder_tasks_mix_with_suite_tasks_and_a_changed_folder_is_refused(tmp_path, flat_folder):
     from hyperstar.suite import folder_recipe
 
-    a, b = _folder(tmp_path / "data" / "left", 10), _folder(tmp_path / "data" / "right", 20)
+    a, b = flat_folder(tmp_path / "data" / "left", 10), flat_folder(tmp_path / "data" / "right", 20)
     mixed = recipes(1) + [folder_recipe(a, family="mine"), folder_recipe(b, family="mine")]
     meta = build_meta_dataset(tmp_path / "m", recipes=mixed, n_workers=0, seeds=2, **TINY)
     assert meta.complete and meta.families == ["glyphs", "mine", "mine"]
@@ -205,10 +199,10 @@ def test_a_resume_takes_the_recorded_design_not_a_new_one(tmp_path, monkeypatch)
     assert [c["config"] for c in meta.manifest["configs"]] == recorded
 
 
-def test_one_folder_under_two_families_is_refused(tmp_path):
+def test_one_folder_under_two_families_is_refused(tmp_path, flat_folder):
     from hyperstar.suite import folder_recipe
 
-    a = _folder(tmp_path / "data" / "leaves", 10)
+    a = flat_folder(tmp_path / "data" / "leaves", 10)
     build_meta_dataset(tmp_path / "m", recipes=[folder_recipe(a, family="trees")], n_workers=0, max_cells=0, **TINY)
     with pytest.raises(InvalidInputError, match="holds the same files as task 'trees-leaves'"):
         build_meta_dataset(tmp_path / "m", recipes=[folder_recipe(a, family="plants")], n_workers=0, max_cells=0,

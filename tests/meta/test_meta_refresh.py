@@ -18,12 +18,6 @@ TINY = dict(n_configs=1, max_budget=1, backbone="smallcnn_tiny", weights=None, r
             n_workers=0, seeds=1, literature_recipes=False)
 
 
-def _folder(root, shade):
-    for k, cls in enumerate(("a", "b")):
-        (root / cls).mkdir(parents=True)
-        for i in range(5):
-            Image.fromarray(np.full((10, 10), shade + 80 * k + i, np.uint8)).save(root / cls / f"{i}.png")
-    return root
 
 
 def _recipes(folder):
@@ -36,8 +30,8 @@ def _tasks_of(path):
     return sorted({r["task"] for r in read_records(path)})
 
 
-def _built(tmp_path):
-    folder = _folder(tmp_path / "imgs" / "leaves", 10)
+def _built(tmp_path, flat_folder):
+    folder = flat_folder(tmp_path / "imgs" / "leaves", 10)
     out = tmp_path / "m"
     meta = build_meta_dataset(out, recipes=_recipes(folder), **TINY)
     assert meta.complete
@@ -45,8 +39,8 @@ def _built(tmp_path):
     return folder, out, meta
 
 
-def test_an_edited_folder_is_re_pinned_its_rows_set_aside_and_run_again(tmp_path):
-    folder, out, meta = _built(tmp_path)
+def test_an_edited_folder_is_re_pinned_its_rows_set_aside_and_run_again(tmp_path, flat_folder):
+    folder, out, meta = _built(tmp_path, flat_folder)
     suite_task, folder_task = meta.task_names
     before = {r["task"]: r for r in read_records(out / RESULTS)}
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(folder / "a" / "0.png")  # one image redrawn
@@ -71,8 +65,8 @@ def test_an_edited_folder_is_re_pinned_its_rows_set_aside_and_run_again(tmp_path
     assert rows[folder_task]["finished_at"] >= before[folder_task]["finished_at"]
 
 
-def test_a_folder_re_saved_with_the_same_pixels_keeps_its_rows(tmp_path):
-    folder, out, meta = _built(tmp_path)
+def test_a_folder_re_saved_with_the_same_pixels_keeps_its_rows(tmp_path, flat_folder):
+    folder, out, meta = _built(tmp_path, flat_folder)
     img = folder / "a" / "0.png"
     Image.open(img).save(img, compress_level=0)  # other bytes, the same pixels
     assert refresh_changed_tasks(out) == []
@@ -80,8 +74,8 @@ def test_a_folder_re_saved_with_the_same_pixels_keeps_its_rows(tmp_path):
     build_meta_dataset(out, recipes=_recipes(folder), max_cells=0, **{k: v for k, v in TINY.items()})  # accepted
 
 
-def test_a_package_task_whose_digest_differs_is_refreshed_and_unknown_names_are_refused(tmp_path, capsys):
-    folder, out, meta = _built(tmp_path)
+def test_a_package_task_whose_digest_differs_is_refreshed_and_unknown_names_are_refused(tmp_path, capsys, flat_folder):
+    folder, out, meta = _built(tmp_path, flat_folder)
     manifest = json.loads((out / MANIFEST).read_text())
     manifest["tasks"][0]["images_digest"] = "0" * 16  # as if a package had been updated
     (out / MANIFEST).write_text(json.dumps(manifest))
