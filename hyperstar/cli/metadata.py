@@ -55,6 +55,15 @@ def add_metadata(sub) -> None:
     b.add_argument("--noise-configs", type=int, default=None,
                    help="the first builds' plan: seed 0 everywhere and seed 1 for this many configurations (default "
                         "8 for space version 1); ignored with --seeds")
+    b.add_argument("--replicate-above", type=float, default=None, metavar="POINTS",
+                   help="give more seeds to the noisy cells only: after every base cell, a cell whose --seeds seeds "
+                        "end more than POINTS accuracy points apart (max - min of the final validation accuracy; "
+                        "5 means 0.05) runs seeds N, N+1, ... up to --max-seeds in all, decided from the runs done "
+                        "(a resume decides again). Costs K - N more runs per noisy cell: with --seeds 2, --max-seeds 4 "
+                        "and 30%% of the cells noisy, 30%% more runs than the base plan (--dry-run counts those "
+                        "known now). Needs --seeds (the v2 plan); default: off")
+    b.add_argument("--max-seeds", type=int, default=4, metavar="K",
+                   help="with --replicate-above: the most runs a noisy cell gets, base seeds included (default 4)")
     b.add_argument("--order", choices=("config", "task"), default="config",
                    help="cell order: 'config' (default: each configuration on every task and seed before the next, "
                         "so a build stopped early has whole configurations) or 'task' (task by task)")
@@ -175,7 +184,7 @@ def build_recipes(tasks: list[str] | None, folders: list[str] | None, family: st
 #: the counts ``metadata build`` checks up front, so that the error names the flag: (flag, low, high)
 _BUILD_COUNTS = {"n_configs": ("--n-configs", 0, None), "config_seed": ("--config-seed", 0, None),
                  "max_budget": ("--max-budget", 1, 10_000), "noise_configs": ("--noise-configs", 0, None),
-                 "seeds": ("--seeds", 1, 100), "workers": ("--workers", 0, 512), "max_cells": ("--max-cells", 0, None),
+                 "seeds": ("--seeds", 1, 100), "max_seeds": ("--max-seeds", 1, 100), "workers": ("--workers", 0, 512), "max_cells": ("--max-cells", 0, None),
                  "resolution": ("--resolution", 8, 512), "time_cells": ("--time-cells", 1, 1000)}
 
 
@@ -212,7 +221,25 @@ def build_plan(args: argparse.Namespace) -> dict:
         "device": args.device,
         "max_cells": args.max_cells,
         "space_version": args.space_version,
+        "replicate_above": args.replicate_above,
+        "max_seeds": args.max_seeds,
     }
+
+
+def _check_replication(plan: dict) -> None:
+    """Refuse --replicate-above without the seeds plan, and --max-seeds under --seeds, naming the flags."""
+    from hyperstar.exceptions import InvalidInputError
+
+    if plan["replicate_above"] is None:
+        return
+    if plan["seeds"] is None:
+        raise InvalidInputError("--replicate-above gives noisy cells more seeds than the base --seeds N of the v2 plan; "
+                                "this build has none (the first builds' plan, --noise-configs or --space-version 1). "
+                                "Add --seeds N, or leave --replicate-above out.")
+    if plan["max_seeds"] < plan["seeds"]:
+        raise InvalidInputError(f"--max-seeds {plan['max_seeds']} is fewer than the {plan['seeds']} seeds of the plan "
+                                f"(--seeds): it counts a cell's runs in all, base seeds included. Give --max-seeds "
+                                f"{plan['seeds']} or more.")
 
 
 def cmd_metadata_build(args: argparse.Namespace) -> int:
@@ -225,8 +252,11 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
             check_int(getattr(args, dest), flag, where, low, high)
     if args.max_hours is not None:
         check_float(args.max_hours, "--max-hours", where, 0.0, low_open=True)
+    if args.replicate_above is not None:
+        check_float(args.replicate_above, "--replicate-above", where, 0.0, 100.0, low_open=True)
     recipes = build_recipes(args.tasks, args.folder, args.family, args.suite)
     plan = build_plan(args)
+    _check_replication(plan)
     if args.dry_run:
         est = estimate_build(args.out, recipes=recipes, n_timed=args.time_cells, **plan)
         if args.json:
@@ -235,6 +265,12 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
         print(f"{est['cells_to_run']} cells to run in {args.out} ({est['cells_done']} done): {est['n_tasks']} tasks x "
               f"{est['n_configs']} configurations x "
               + (f"{est['seeds']} seeds" if est["seeds"] else f"seed 0 (+ seed 1 for {est['noise_configs']})"))
+        if est.get("replicate_cells") is not None:
+            base_left = est["cells_to_run"] - est["replicate_cells"]
+            print(f"of them {est['replicate_cells']} further seeds of the cells noisy now (spread > "
+                  f"{args.replicate_above:g} points)" + (
+                      f"; the {base_left} base runs still to run may add up to {plan['max_seeds'] - est['seeds']} "
+                      "per cell, decided when its seeds are done (not counted)" if base_left > 0 else ""))
         if est["seconds_per_cell"] is None:
             print("nothing to time: no cell left to run")
         else:
@@ -252,8 +288,10 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
     if args.json:
         print_json(info)
     else:
+        extra = int((meta.seeds >= plan["seeds"]).sum()) if plan["seeds"] else 0  # replicate runs: not in the plan
         print(f"{info['cells_filled']}/{info['cells_total']} cells filled in {args.out} (complete: {info['complete']}); "
-              f"{info['cells_done']}/{info['cells_planned']} runs of the plan done")
+              f"{info['cells_done'] - extra}/{info['cells_planned']} runs of the plan done"
+              + (f", and {extra} further seeds of noisy cells" if extra else ""))
     return 0
 
 

@@ -61,6 +61,7 @@ from hyperstar.meta.dataset import (
     write_manifest,
 )
 from hyperstar.meta.validate import manifest_space_version
+from hyperstar.meta.replicate import check_replication, further_runs
 from hyperstar.meta.design import LITERATURE_RECIPES, design_configurations, literature_configurations  # noqa: F401
 from hyperstar.space import SPACE_VERSION, config_key, validate_configuration
 
@@ -344,7 +345,7 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
 
 def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget, noise_configs, seeds, backbone,
           weights, n_workers, threads_per_worker, resolution, split_seed, max_cells, space_version, order,
-          literature_recipes, max_hours) -> dict[str, Any]:
+          literature_recipes, max_hours, replicate_above=None, max_seeds=4) -> dict[str, Any]:
     """Every argument of a build checked (before anything is written), the configurations designed and the
     weights found: what :func:`build_meta_dataset` and :func:`estimate_build` share."""
     from hyperstar._internal.validation import check_float
@@ -366,6 +367,7 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
     if max_hours is not None:
         check_float(max_hours, "max_hours", where, 0.0)
     check_choice(order, "order", where, CELL_ORDERS)
+    check_replication(where, replicate_above, max_seeds, seeds)
     if not isinstance(literature_recipes, bool):
         raise InvalidInputError(f"The 'literature_recipes' argument of {where} must be True or False. "
                                 f"Got {literature_recipes!r}.")
@@ -387,7 +389,8 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
                  else [] if seeds is not None else [f"c{i:04d}" for i in range(min(noise_configs, len(configs)))])
     asked = {"n_configs": n_configs, "config_seed": config_seed, "literature_recipes": literature_recipes,
              "given_configs": given, "seeds": seeds, "noise_configs": None if seeds else noise_configs,
-             "order": order, "max_hours": max_hours, "max_cells": max_cells, "n_workers": n_workers}
+             "order": order, "max_hours": max_hours, "max_cells": max_cells, "n_workers": n_workers,
+             "replicate_above": replicate_above, "max_seeds": max_seeds if replicate_above is not None else None}
     return {"out": out, "recipes": recipes, "configs": configs, "weights_path": weights_path, "noise_ids": noise_ids,
             "asked": asked}
 
@@ -414,9 +417,9 @@ def _manifest_recipes(out: Path) -> list[dict[str, Any]] | None:
 
 
 def _cells(manifest: Mapping[str, Any], names: Sequence[str], done: set, seeds: int | None, noise_ids: Sequence[str],
-           order: str, fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+           order: str, fixed: Mapping[str, Any], extra: Sequence[tuple[str, str, int]] = ()) -> list[dict[str, Any]]:
     """The cells still to run, in ``order``: (configuration, task, seed) for ``"config"``, (task, seed 0 of each
-    configuration, then the noise seeds) for ``"task"``."""
+    configuration, then the noise seeds) for ``"task"``; then the ``extra`` runs (task, config_id, seed)."""
     recipe_by_name = {t["name"]: t["recipe"] for t in manifest["tasks"] if t.get("recipe")}
     digest_by_name = {t["name"]: t.get("images_digest") for t in manifest["tasks"]}
     configs = manifest["configs"]
@@ -430,6 +433,8 @@ def _cells(manifest: Mapping[str, Any], names: Sequence[str], done: set, seeds: 
     else:
         plan = [(name, c, seed) for name in names for seed in range(max(len(seeds_of(c)) for c in configs) or 1)
                 for c in configs if seed in seeds_of(c)]
+    by_id = {c["id"]: c for c in configs}
+    plan += [(name, by_id[cid], seed) for name, cid, seed in extra]
     return [{"task": name, "recipe": recipe_by_name[name], "images_digest": digest_by_name.get(name),
              "config_id": c["id"], "config": c["config"], "seed": seed, **fixed}
             for name, c, seed in plan if (name, c["id"], seed) not in done]
@@ -457,6 +462,8 @@ def build_meta_dataset(
     order: str = "config",
     literature_recipes: bool = False,
     max_hours: float | None = None,
+    replicate_above: float | None = None,
+    max_seeds: int = 4,
 ) -> MetaDataset:
     """Evaluate every (task, configuration) cell of a suite to ``max_budget`` epochs, resumably.
 
@@ -476,11 +483,14 @@ def build_meta_dataset(
     records what was asked (``"asked"``) and the plan (``"seeds"``, ``"noise_config_ids"``). Resuming a
     folder with another protocol (budget, backbone, weights, resolution, split, space, configurations) is
     refused; the plan (seeds, order, limits) may change between runs. A folder another build is writing is
-    refused (one line, naming it).
+    refused (one line, naming it). With ``seeds`` and ``replicate_above`` (accuracy points), a cell whose seeds'
+    final validation accuracies spread by more than that gets further seeds (``seeds``, ``seeds+1``, ...) up
+    to ``max_seeds`` runs in all, after every base cell (:mod:`hyperstar.meta.replicate`): decided from the rows
+    done when the build starts, and once more when its cells are done (for the cells it finished).
     """
     plan = _plan("build_meta_dataset", out, recipes, n_configs, config_seed, configs, max_budget, noise_configs,
                  seeds, backbone, weights, n_workers, threads_per_worker, resolution, split_seed, max_cells,
-                 space_version, order, literature_recipes, max_hours)
+                 space_version, order, literature_recipes, max_hours, replicate_above, max_seeds)
     out = plan["out"]
     if plan["weights_path"] is None:
         logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
@@ -491,14 +501,20 @@ def build_meta_dataset(
         write_manifest(out, manifest)
         results = out / RESULTS
         repair_results(results)
-        done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(results)}
         fixed = _fixed(max_budget, backbone, plan["weights_path"], resolution, split_seed, device)
-        cells = _cells(manifest, [_recipe_dict(r)["name"] for r in plan["recipes"]], done, seeds, plan["noise_ids"],
-                       order, fixed)
-        if max_cells is not None:
-            cells = cells[:max_cells]
+        names = [_recipe_dict(r)["name"] for r in plan["recipes"]]
         deadline = None if max_hours is None else time.monotonic() + 3600.0 * float(max_hours)
-        _run(cells, results, len(done), n_workers, threads_per_worker, progress, deadline)
+        left = max_cells
+        for again in range(2 if replicate_above is not None else 1):  # again: the noisy cells this run finished
+            rows = read_records(results)
+            done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in rows}
+            cells = _cells(manifest, names, done, seeds, plan["noise_ids"], order, fixed,
+                           further_runs(rows, manifest, names, seeds, replicate_above, max_seeds))
+            cells = [c for c in cells if not again or c["seed"] >= seeds][:left]
+            if again and (not cells or (deadline is not None and time.monotonic() >= deadline)):
+                break
+            left = None if left is None else left - len(cells)
+            _run(cells, results, len(done), n_workers, threads_per_worker, progress, deadline)
     return load_meta_dataset(out)
 
 
@@ -543,27 +559,31 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
                    backbone: str = "smallcnn", weights: Any = "auto", n_workers: int = 2, threads_per_worker: int = 1,
                    resolution: int = 32, split_seed: int = 0, device: str = "auto", space_version: int = SPACE_VERSION,
                    seeds: int | None = None, order: str = "config", literature_recipes: bool = False,
-                   max_cells: int | None = None, n_timed: int = 3) -> dict[str, Any]:
+                   max_cells: int | None = None, n_timed: int = 3, replicate_above: float | None = None,
+                   max_seeds: int = 4) -> dict[str, Any]:
     """Size a build without writing anything: the cells it would run, and its wall time on this machine.
 
     Times ``n_timed`` real cells (spread over the plan, run here one after the other with
     ``threads_per_worker`` threads, after their task is built) and estimates the wall time as
     ``cells x seconds per cell / workers``. The arguments are those of :func:`build_meta_dataset`; ``out``
-    may hold an earlier build (its finished cells are not counted) or not exist yet.
+    may hold an earlier build (its finished cells are not counted) or not exist yet. With ``replicate_above``,
+    ``replicate_cells`` counts the further seeds of the cells known to be noisy now (from the rows done); those
+    of cells whose base seeds are still to run are decided when they are done, and not counted.
     """
     where = "estimate_build"
     check_int(n_timed, "n_timed", where, 0, 1000)
     plan = _plan(where, out, recipes, n_configs, config_seed, configs, max_budget, noise_configs, seeds, backbone,
                  weights, n_workers, threads_per_worker, resolution, split_seed, max_cells, space_version, order,
-                 literature_recipes, None)
+                 literature_recipes, None, replicate_above, max_seeds)
     out = plan["out"]
     manifest = _plan_manifest(out, plan["recipes"], plan["configs"], max_budget, backbone, plan["weights_path"],
                               resolution, split_seed, plan["noise_ids"], config_seed, space_version, seeds, plan["asked"])
-    done = ({(r["task"], r["config_id"], int(r.get("seed", 0))) for r in read_records(out / RESULTS)}
-            if (out / RESULTS).is_file() else set())
+    rows = read_records(out / RESULTS)
+    done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in rows}
     fixed = _fixed(max_budget, backbone, plan["weights_path"], resolution, split_seed, device)
-    cells = _cells(manifest, [_recipe_dict(r)["name"] for r in plan["recipes"]], done, seeds, plan["noise_ids"],
-                   order, fixed)
+    names = [_recipe_dict(r)["name"] for r in plan["recipes"]]
+    extra = further_runs(rows, manifest, names, seeds, replicate_above, max_seeds)
+    cells = _cells(manifest, names, done, seeds, plan["noise_ids"], order, fixed, extra)
     if max_cells is not None:
         cells = cells[:max_cells]
     timed = [cells[int(i)] for i in np.unique(np.linspace(0, len(cells) - 1, min(n_timed, len(cells))).round())] \
@@ -586,7 +606,8 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
     total = None if per_cell is None else len(cells) * per_cell / workers
     return {"out": str(out), "n_tasks": len(plan["recipes"]), "n_configs": len(plan["configs"]),
             "seeds": seeds, "noise_configs": None if seeds else len(plan["noise_ids"]), "cells_done": len(done),
-            "cells_to_run": len(cells), "timed_cells": len(seconds), "seconds_timed": [round(x, 2) for x in seconds],
+            "cells_to_run": len(cells), "replicate_cells": len(extra) if replicate_above is not None else None,
+            "timed_cells": len(seconds), "seconds_timed": [round(x, 2) for x in seconds],
             "seconds_per_cell": per_cell, "workers": workers, "estimated_seconds": total,
             "estimated_hours": None if total is None else total / 3600.0}
 
