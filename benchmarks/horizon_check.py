@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--meta", default="hyperstar/shipped/v2")
     p.add_argument("--top", type=int, default=3, help="portfolio configurations per task (default 3)")
     p.add_argument("--factor", type=int, default=2, help="the longer horizon, in multiples of the meta-data's")
+    p.add_argument("--seeds", type=int, default=1, help="the first N seeds of each stored cell (default 1)")
     p.add_argument("--report-only", action="store_true", help="write the report from the stored rows, run nothing")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = [json.loads(x) for x in rows_path.read_text().splitlines()] if rows_path.is_file() else []
     done = {(r["task"], r["config_id"], r["seed"], r["horizon"]) for r in rows}
     plan = [(t, c, int(meta.seeds[s, t, c])) for t in first.values() for c in top
-            for s in range(int(meta.seeds.shape[0])) if meta.seeds[s, t, c] >= 0]
+            for s in range(min(args.seeds, int(meta.seeds.shape[0]))) if meta.seeds[s, t, c] >= 0]
     todo = [(t, c, s) for t, c, s in plan
             if (meta.task_names[t], meta.manifest["configs"][c]["id"], s, horizon) not in done]
     if not args.report_only and todo:
@@ -119,7 +120,9 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
     from scipy.stats import wilcoxon
 
     ids = [c["id"] for c in meta.manifest["configs"]]
-    long = {(r["task"], r["config_id"], r["seed"]): r for r in rows if r["horizon"] == horizon}
+    wanted = {ids[c] for c in top}
+    long = {(r["task"], r["config_id"], r["seed"]): r for r in rows
+            if r["horizon"] == horizon and r["config_id"] in wanted and r["seed"] < args.seeds}
     pairs = []  # (family, task, config, seed, acc at the horizon, acc at the longer horizon, acc at the
     for (task, cid, seed), r in sorted(long.items()):  # longer run's epoch == horizon)
         t, c = meta.task_names.index(task), ids.index(cid)
@@ -141,6 +144,7 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
     test = wilcoxon(cell_gain) if len(cell_gain) >= 5 and np.any(cell_gain != 0) else None
     stats = stored_curve_stats(meta, cols, args.top)
     info = run_meta("horizon_check.py", argv, meta=args.meta, top=args.top, factor=args.factor, horizon=horizon,
+                    seeds=args.seeds,
                     configs=[ids[c] for c in top], complete_columns=len(cols), seconds=round(seconds, 1))
     out = {"meta": info, "stored_curves": stats, "per_family": per_family, "pairs": pairs,
            "mean_gain_points": float(gains.mean()) if len(gains) else None,
@@ -150,7 +154,7 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
              command_line(info), "",
              f"Meta-dataset `{args.meta}`: {meta.n_tasks} tasks, {len(cols)} configurations complete on every task "
              f"(the portfolio is chosen among those: {', '.join(ids[c] for c in top)}). One task per family "
-             f"(its first), every seed of the stored cell, the schedule stretched to {horizon} epochs; the "
+             f"(its first), the first {args.seeds} seed(s) of the stored cell, the schedule stretched to {horizon} epochs; the "
              f"{meta.max_budget}-epoch numbers are the stored rows. Validation accuracy at the end, in points.", "",
              f"- Longer schedule minus stored: **{out['mean_gain_points']:+.2f} points** on average over "
              f"{len(pairs)} runs; per (task, configuration) cell {out['wins']} gains, {out['losses']} losses"

@@ -152,8 +152,9 @@ def _interval(values: list[float]) -> list[float]:
 
 
 def seed_noise_cells(meta: MetaDataset, tasks: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per cell with 2+ seeds: the mean |difference| between its seeds' final validation accuracy (over all pairs
-    of seeds) and its seeds' sample variance. ``hyperstar.meta.analysis.seed_noise`` (what ``metadata info``
+    """Per cell with 2+ seeds: the |difference| between its first two seeds' final validation accuracy (every
+    cell of a build has them, so a build that gave more seeds to its noisy cells only does not bias it) and its
+    seeds' sample variance over all of them. ``hyperstar.meta.analysis.seed_noise`` (what ``metadata info``
     prints) gives the same mean |difference| per family; this keeps the per-cell values, for the standard errors
     this report adds (a test checks that the two agree)."""
     runs = np.asarray(meta.seed_curves)[:, :, :, -1]           # [run, task, config]
@@ -165,8 +166,7 @@ def seed_noise_cells(meta: MetaDataset, tasks: np.ndarray | None = None) -> dict
     mad, var = [], []
     for t, c in cells:
         v = runs[ok[:, t, c], t, c]
-        d = np.abs(v[:, None] - v[None, :])[np.triu_indices(len(v), 1)]
-        mad.append(d.mean())
+        mad.append(abs(v[0] - v[1]))
         var.append(v.var(ddof=1))
     return {"cells": cells, "mean_abs_diff": np.asarray(mad), "variance": np.asarray(var), "n_seeds": n}
 
@@ -182,8 +182,10 @@ def noise_row(meta: MetaDataset, tasks: np.ndarray) -> dict[str, Any]:
     if k:
         mad = 100 * cells["mean_abs_diff"]
         sigma = 100 * math.sqrt(float(cells["variance"].mean()))
+        n_of = cells["n_seeds"][tuple(cells["cells"].T)]
+        se_mean = 100 * math.sqrt(float((cells["variance"] / n_of).mean()))  # each cell over its own seeds
         row.update(mean_abs_diff=float(mad.mean()), mean_abs_diff_se=float(mad.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan,
-                   sigma_run=sigma, se_cell_mean=sigma / math.sqrt(max(median_seeds, 1)), se_cell_mean_2_seeds=sigma / math.sqrt(2))
+                   sigma_run=sigma, se_cell_mean=se_mean, se_cell_mean_2_seeds=sigma / math.sqrt(2))
     return row
 
 

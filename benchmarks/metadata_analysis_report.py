@@ -188,9 +188,10 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
         lines.append(f"| {v['variant']} | {_f(v.get('slope_log10_elr'), '+.3f')} | {_f(v.get('factor'), '.2f')} | "
                      f"{_ci(v.get('slope_bootstrap_95', [math.nan] * 2), '+.3f')} | {v['verdict']} |")
     lines += ["", f"![best ELR by family]({stem}_elr.png)", "", "## 4. Seed noise per family", "",
-              "Per cell with 2+ seeds: the mean |difference| of final validation accuracy between its seeds (over all pairs). "
-              "sigma: the pooled per-run standard deviation; the standard error of a cell's mean is sigma / sqrt(seeds), "
-              "at the family's median seeds per filled cell and at 2 seeds.", "",
+              "Per cell with 2+ seeds: the mean |difference| of final validation accuracy between its first two seeds. "
+              "sigma: the pooled per-run standard deviation (root mean of the cells' variances); the standard error of a "
+              "cell's mean is the root mean of variance / seeds over the cells, each over its own seeds (a build that "
+              "gives noisy cells more seeds lowers it), and sigma / sqrt(2) at 2 seeds everywhere.", "",
               "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | SE of a cell's mean (median seeds) | at 2 seeds |",
               "|---|---:|---:|---:|---:|---:|---:|"]
     for r in result["noise"]:
@@ -227,8 +228,9 @@ def findings(result: dict[str, Any]) -> list[str]:
                + "; ".join(f"{v['variant']}: {v['verdict'].split(':')[0]}" for v in e["sensitivity"]) + ".")
     if noise.get("cells_2plus_seeds"):
         out.append(f"- Seed noise: two seeds of one cell differ by {noise['mean_abs_diff']:.2f} +- {_f(noise['mean_abs_diff_se'])} points "
-                   f"on average ({noise['cells_2plus_seeds']} cells with 2+ seeds); a cell's mean has a standard error of "
-                   f"{noise['se_cell_mean']:.2f} points at the median {noise['median_seeds_per_cell']} seed(s) per cell.")
+                   f"on average ({noise['cells_2plus_seeds']} cells with 2+ seeds); a cell's mean, over its own seeds (median "
+                   f"{noise['median_seeds_per_cell']}), has a standard error of {noise['se_cell_mean']:.2f} points "
+                   "(root mean square over the cells).")
     else:
         out.append("- Seed noise: no cell has two seeds yet.")
     return out
