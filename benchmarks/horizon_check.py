@@ -31,11 +31,6 @@ from bench_common import command_line, run_meta  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def complete_columns(meta) -> np.ndarray:
-    """Indices of the configurations filled on every task (a build stopped early has whole columns)."""
-    return np.flatnonzero(np.isfinite(meta.final_acc).all(axis=0))
-
-
 def portfolio_top(meta, cols: np.ndarray, k: int) -> list[int]:
     """The ``k`` configurations of ``cols`` with the best mean normalised rank over all tasks."""
     from scipy.stats import rankdata
@@ -59,17 +54,27 @@ def stored_curve_stats(meta, cols: np.ndarray, k: int) -> dict[str, float]:
             "n": len(last)}
 
 
-def _run(meta, t: int, c: int, seed: int, horizon: int) -> dict:
+def _weights(meta):
+    """The source weights the meta-dataset was built from, checked against its recorded digest."""
+    from hyperstar._internal.paths import resolve_weights
+    from hyperstar._internal.provenance import file_digest
+
+    weights = resolve_weights(meta.manifest["backbone"], "auto")
+    if file_digest(weights) != meta.manifest.get("weights_digest"):
+        raise SystemExit(f"horizon_check: the source weights {weights} are not those the meta-dataset was built "
+                         f"from (digest {file_digest(weights)}, recorded {meta.manifest.get('weights_digest')})")
+    return weights
+
+
+def _run(meta, t: int, c: int, seed: int, horizon: int, weights) -> dict:
     from hyperstar.finetune import fine_tune
-    from hyperstar.meta.builder import TEST_FRACTION, VAL_FRACTION
-    from hyperstar.suite import make_task
+    from hyperstar.meta.builder import TEST_FRACTION, VAL_FRACTION, _get_task
 
     manifest = meta.manifest
-    task = make_task(dict(meta.recipes[t]), resolution=int(manifest["resolution"]))
+    entry = next(e for e in manifest["tasks"] if e["name"] == meta.task_names[t])
+    # the images the stored rows ran on, or TaskChangedError (a changed package or renderer)
+    task = _get_task(dict(meta.recipes[t]), int(manifest["resolution"]), entry.get("images_digest"))
     split = task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=int(manifest["split_seed"]))
-    from hyperstar._internal.paths import resolve_weights
-
-    weights = resolve_weights(manifest["backbone"], "auto")
     res = fine_tune(task, meta.configs[c], budget=horizon, max_budget=horizon, backbone=manifest["backbone"],
                     weights=weights, seed=seed, split=split, device="cpu", wise_ft=False, threads=1)
     return {"task": meta.task_names[t], "family": meta.families[t], "config_id": manifest["configs"][c]["id"],
@@ -89,7 +94,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     meta = load_meta_dataset(args.meta)
-    cols = complete_columns(meta)
+    cols = meta.complete_configurations()
+    if args.top < 1 or args.seeds < 1:
+        p.error("--top and --seeds must be at least 1")
     if len(cols) < args.top:
         p.error(f"only {len(cols)} configurations are complete on every task; --top must be at most that")
     top = portfolio_top(meta, cols, args.top)
@@ -108,8 +115,9 @@ def main(argv: list[str] | None = None) -> dict:
         from tqdm.auto import tqdm
 
         RESULTS.mkdir(parents=True, exist_ok=True)
+        weights = _weights(meta)
         for t, c, s in tqdm(todo, desc=f"{horizon}-epoch runs", unit="run"):
-            row = _run(meta, t, c, s, horizon)
+            row = _run(meta, t, c, s, horizon, weights)
             with open(rows_path, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             rows.append(row)
@@ -156,9 +164,10 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
              f"(the portfolio is chosen among those: {', '.join(ids[c] for c in top)}). One task per family "
              f"(its first), the first {args.seeds} seed(s) of the stored cell, the schedule stretched to {horizon} epochs; the "
              f"{meta.max_budget}-epoch numbers are the stored rows. Validation accuracy at the end, in points.", "",
-             f"- Longer schedule minus stored: **{out['mean_gain_points']:+.2f} points** on average over "
-             f"{len(pairs)} runs; per (task, configuration) cell {out['wins']} gains, {out['losses']} losses"
-             + (f", Wilcoxon p = {out['wilcoxon_p']:.3g}" if out["wilcoxon_p"] is not None else "") + ".",
+             (f"- Longer schedule minus stored: **{out['mean_gain_points']:+.2f} points** on average over "
+              f"{len(pairs)} runs; per (task, configuration) cell {out['wins']} gains, {out['losses']} losses"
+              + (f", Wilcoxon p = {out['wilcoxon_p']:.3g}" if out["wilcoxon_p"] is not None else "") + "."
+              if pairs else "- No longer run is done yet: run without --report-only."),
              f"- Stored curves: {100 * stats['share_best_epoch_last']:.0f}% of each task's top-{args.top} "
              f"configurations peak at the last epoch; they gain {stats['mean_gain_last3_points']:+.2f} points over "
              f"the last three epochs ({stats['n']} cells).", "",

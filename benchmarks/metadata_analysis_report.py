@@ -191,8 +191,9 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
               "Per cell with 2+ seeds: the mean |difference| of final validation accuracy between its first two seeds. "
               "sigma: the pooled per-run standard deviation (root mean of the cells' variances); the standard error of a "
               "cell's mean is the root mean of variance / seeds over the cells, each over its own seeds (a build that "
-              "gives noisy cells more seeds lowers it), and sigma / sqrt(2) at 2 seeds everywhere.", "",
-              "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | SE of a cell's mean (median seeds) | at 2 seeds |",
+              "gives noisy cells more seeds lowers it), and sigma / sqrt(2) at 2 seeds everywhere. `metadata info`'s "
+              "`mean_std_error` is the plain mean of the cells' standard errors, which a heavy tail pulls less.", "",
+              "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | RMS SE of a cell's mean, own seeds (median seeds) | at 2 seeds |",
               "|---|---:|---:|---:|---:|---:|---:|"]
     for r in result["noise"]:
         lines.append(f"| {r['family']} | {r['cells_2plus_seeds']} | {_f(r.get('mean_abs_diff'))} | {_f(r.get('mean_abs_diff_se'))} | "

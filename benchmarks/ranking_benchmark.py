@@ -238,9 +238,22 @@ def _spread(rec):
             "cross_family_max_cosine": float(s[cross].max()) if cross.any() else None}
 
 
+def configs_fingerprint(meta) -> str:
+    """Names the configurations a row ranked (a partial build's columns grow: rows of fewer are not reused)."""
+    import hashlib
+
+    ids = [c.get("id", "") for c in meta.manifest.get("configs", [])]
+    return hashlib.sha256(json.dumps(ids).encode()).hexdigest()[:12]
+
+
+#: the fingerprint of the configurations this run ranks, and of the whole meta-dataset's (set in main)
+_CONFIGS = {"now": None, "full": None}
+
+
 def _row(protocol, fold, method, meta, t, seed, order, truth, seed0, **extra):
     return {"protocol": protocol, "fold": fold, "method": method, "task": meta.task_names[t],
             "family": meta.families[t], "seed": int(seed), "truth": "seed_mean", "fitted_on": FITTED_ON,
+            "configs": _CONFIGS["now"],
             **metrics(order, truth[t]),
             "seed0": metrics(order, seed0[t]), "order": [int(i) for i in order], **extra}
 
@@ -267,6 +280,9 @@ def load_rows(rows_path: Path, earlier: list | None = None):
     ``earlier`` when given: the 'before' of this run."""
     new, legacy = [], []
     for r in read_records(rows_path):
+        if r.get("configs") is not None and r["configs"] != _CONFIGS["now"] or \
+                r.get("configs") is None and _CONFIGS["now"] != _CONFIGS["full"]:
+            continue  # ranked another set of configurations (a partial build's fewer columns, or the whole set)
         r.setdefault("protocol", "loto")
         if r.get("truth") != "seed_mean":
             legacy.append(r)
@@ -554,9 +570,10 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run")
     parser.add_argument("--no-speed", action="store_true", help="skip the recommend-speed measurement")
     parser.add_argument("--report-only", action="store_true", help="write the reports from the stored rows, fit nothing")
-    parser.add_argument("--complete-tasks-only", dest="complete_only", action="store_const", const="tasks",
-                        help="use the complete tasks of a meta-dataset still being built")
-    parser.add_argument("--complete-configs-only", dest="complete_only", action="store_const", const="configs",
+    partial = parser.add_mutually_exclusive_group()
+    partial.add_argument("--complete-tasks-only", dest="complete_only", action="store_const", const="tasks",
+                         help="use the complete tasks of a meta-dataset still being built")
+    partial.add_argument("--complete-configs-only", dest="complete_only", action="store_const", const="configs",
                         help="use the configurations complete on every task of a meta-dataset still being built "
                              "(a configuration-major build's whole columns)")
     args = parser.parse_args()
@@ -564,6 +581,11 @@ def main() -> None:
     command = "python benchmarks/ranking_benchmark.py " + " ".join(sys.argv[1:])
     t_start = time.perf_counter()
     meta = _load(args.meta, args.complete_only)
+    if meta.n_configs < 2 or meta.n_tasks < 2:
+        parser.error(f"{meta.n_tasks} tasks x {meta.n_configs} configurations to rank"
+                     + (" (complete ones only)" if args.complete_only else "") + ": at least 2 of each are needed")
+    _CONFIGS["now"] = configs_fingerprint(meta)
+    _CONFIGS["full"] = configs_fingerprint(load_meta_dataset(args.meta)) if args.complete_only else _CONFIGS["now"]
     if "lofo" in protocols and len(set(meta.families)) < 2:
         print(f"leave-one-family-out needs two families or more; this meta-dataset has "
               f"{len(set(meta.families))}: running leave-one-task-out only", file=sys.stderr)
@@ -691,6 +713,10 @@ def main() -> None:
                    meta, args, truth_notes, loto_for_plot)
 
 
+def _pts(x) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
 def _header(meta, args, notes, protocol):
     return [
         f"{meta.n_tasks} tasks in {len(set(meta.families))} families x {meta.n_configs} configurations "
@@ -702,8 +728,8 @@ def _header(meta, args, notes, protocol):
         f"{notes['cells_with_several_seeds']} of {notes['cells']} cells have {notes['max_seeds_per_cell']} seeds "
         f"(configurations per task with several seeds: {notes['configs_with_several_seeds_per_task']}), the rest one. "
         f"Seed noise is large: on the cells with two seeds, |seed 0 - seed 1| is "
-        f"{notes['seed0_vs_seed1_abs_diff_points_mean']:.2f} points on average (median "
-        f"{notes['seed0_vs_seed1_abs_diff_points_median']:.2f}); the seed mean changes the best configuration of "
+        f"{_pts(notes['seed0_vs_seed1_abs_diff_points_mean'])} points on average (median "
+        f"{_pts(notes['seed0_vs_seed1_abs_diff_points_median'])}; n/a: no cell has two seeds); the seed mean changes the best configuration of "
         f"{notes['best_config_changes_vs_seed0_tasks']} of {meta.n_tasks} tasks. The methods are *fitted* on what "
         "`load_meta_dataset` gives: the seed mean since the loader keeps every seed (results made before that "
         "change, on 2026-12-02, were fitted on seed-0 accuracies).",

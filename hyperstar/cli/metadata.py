@@ -119,8 +119,10 @@ def add_metadata(sub) -> None:
         description="Rebuild the tasks of a meta-dataset (all, or --task) and compare their images with the digest "
                     "the build recorded. For each task whose images changed (an updated package, an edited folder), "
                     "its result rows move to results.stale.jsonl and the manifest records the new digest; the next "
-                    "`metadata build` runs its cells again. Use it when the new images are the ones to keep; "
-                    "otherwise restore the recorded source (the manifest's provenance says which packages).")
+                    "`metadata build --out PATH` runs its cells again. After a package upgrade the task's recipe "
+                    "takes the installed versions (resume with --out alone: the suite's own recipes pin the old "
+                    "ones). Use it when the new images are the ones to keep; otherwise restore the recorded "
+                    "source (the manifest's provenance says which packages).")
     r.add_argument("path", help="the meta-dataset folder (the --out of a build)")
     r.add_argument("--task", action="append", default=None, metavar="NAME", help="only this task (repeat for more)")
     r.add_argument("--dry-run", action="store_true", help="only report which tasks changed; write nothing")
@@ -378,10 +380,17 @@ def cmd_metadata_refresh(args: argparse.Namespace) -> int:
     if not changed:
         print(f"every task of {args.path} builds the images it was built on: nothing to refresh")
         return 0
+    would = "would be " if args.dry_run else ""
     for c in changed:
-        print(f"{c['task']}: images digest {c['recorded']} -> {c['now']}, {c['rows']} result rows "
-              + ("would be set aside" if args.dry_run else f"set aside in {STALE_RESULTS}"))
-    if not args.dry_run:
+        if c["action"] == "set aside":
+            print(f"{c['task']}: images digest {c['recorded']} -> {c['now']}, {c['rows']} result rows {would}set aside"
+                  + ("" if args.dry_run else f" in {STALE_RESULTS}"))
+        elif c["action"] == "pinned":
+            print(f"{c['task']}: images digest {c['now']} {would}pinned (none was recorded), its rows kept")
+        else:
+            print(f"{c['task']}: recipe {would}updated (a re-saved folder or new package versions; the same "
+                  "pixels), its rows kept")
+    if not args.dry_run and any(c["action"] == "set aside" for c in changed):
         print(f"run `hyperstar metadata build --out {args.path}` to run their cells again")
     return 0
 

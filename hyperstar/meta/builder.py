@@ -606,7 +606,8 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
     total = None if per_cell is None else len(cells) * per_cell / workers
     return {"out": str(out), "n_tasks": len(plan["recipes"]), "n_configs": len(plan["configs"]),
             "seeds": seeds, "noise_configs": None if seeds else len(plan["noise_ids"]), "cells_done": len(done),
-            "cells_to_run": len(cells), "replicate_cells": len(extra) if replicate_above is not None else None,
+            "cells_to_run": len(cells), "replicate_cells": (sum(c["seed"] >= seeds for c in cells)
+                                                          if replicate_above is not None else None),
             "timed_cells": len(seconds), "seconds_timed": [round(x, 2) for x in seconds],
             "seconds_per_cell": per_cell, "workers": workers, "estimated_seconds": total,
             "estimated_hours": None if total is None else total / 3600.0}

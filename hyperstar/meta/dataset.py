@@ -384,7 +384,11 @@ class MetaDataset:
         idx = list(configs)
         manifest = self.manifest
         if len(manifest.get("configs") or []) == self.n_configs:
-            manifest = dict(manifest, configs=[manifest["configs"][i] for i in idx])
+            kept = [manifest["configs"][i] for i in idx]
+            manifest = dict(manifest, configs=kept)
+            if manifest.get("noise_config_ids"):
+                ids = {c.get("id") for c in kept}
+                manifest["noise_config_ids"] = [i for i in manifest["noise_config_ids"] if i in ids]
         sub = MetaDataset(
             path=self.path, manifest=manifest, task_names=list(self.task_names), families=list(self.families),
             recipes=list(self.recipes), descriptors=self.descriptors, descriptor_names=list(self.descriptor_names),

@@ -158,3 +158,24 @@ def test_the_command_writes_the_report_json_and_figures(meta_path, tmp_path):
     assert data["families"][0]["best"][0]["config"] == "c0002"
     for png in ("planted_heatmap.png", "planted_elr.png"):
         assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_with_more_seeds_for_some_cells_both_noise_figures_use_the_first_two_seeds(tmp_path):
+    from hyperstar.meta.analysis import seed_noise
+
+    write_manifest(tmp_path, {
+        "format_version": 1, "name": "replicated", "max_budget": 1,
+        "tasks": [{"name": f"t{i}", "family": "f", "recipe": None, "descriptors": {"n_images": 9.0}} for i in range(2)],
+        "configs": [{"id": f"c{i:04d}", "config": c} for i, c in enumerate(_configs()[:2])]})
+    finals = {("t0", 0): [0.5, 0.6, 0.9, 0.9], ("t0", 1): [0.5, 0.5], ("t1", 0): [0.4, 0.6], ("t1", 1): [0.7, 0.7]}
+    (tmp_path / RESULTS).write_text("".join(
+        json.dumps({"task": t, "config_id": f"c{c:04d}", "seed": s, "val_acc": [v], "test_acc": v}) + "\n"
+        for (t, c), vs in finals.items() for s, v in enumerate(vs)))
+    meta = load_meta_dataset(tmp_path)
+    cells = ma.seed_noise_cells(meta)
+    assert sorted(np.round(100 * cells["mean_abs_diff"], 6)) == [0.0, 0.0, 10.0, 20.0]  # seeds 0 and 1 only
+    row = ma.noise_row(meta, np.arange(2))
+    assert row["mean_abs_diff"] == pytest.approx(seed_noise(meta)["overall"]["mean_abs_diff"]) == pytest.approx(7.5)
+    # the standard error of a cell's mean: each cell over its own seeds (4 for the replicated one)
+    want = 100 * math.sqrt(np.mean([np.var(v, ddof=1) / len(v) for v in finals.values()]))
+    assert row["se_cell_mean"] == pytest.approx(want)

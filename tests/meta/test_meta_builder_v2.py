@@ -221,6 +221,11 @@ def test_a_build_stopped_early_gives_its_whole_columns_as_a_complete_meta_datase
     assert cols.complete and cols.n_tasks == 3 and cols.n_configs == 2
     assert [c["id"] for c in cols.manifest["configs"]] == ["c0000", "c0001"]
     assert np.array_equal(cols.final_acc, meta.final_acc[:, :2]) and cols.default_index == meta.default_index == 0
-    assert cols.wise_ft.shape[:2] == (3, 2) and np.array_equal(cols.n_seeds, meta.n_seeds[:, :2])
+    assert np.array_equal(cols.wise_ft, meta.wise_ft[:, :2], equal_nan=True)
+    assert np.array_equal(cols.n_seeds, meta.n_seeds[:, :2])
+    swapped = meta.subset_configs([1, 0])  # in the order given, the ids with them
+    assert [c["id"] for c in swapped.manifest["configs"]] == ["c0001", "c0000"] and swapped.default_index == 1
+    assert np.array_equal(swapped.wise_ft, meta.wise_ft[:, [1, 0]], equal_nan=True)
+    assert np.array_equal(swapped.final_acc, meta.final_acc[:, [1, 0]])
     last = meta.subset_configs([2])
     assert [c["id"] for c in last.manifest["configs"]] == ["c0002"] and np.isnan(last.final_acc).sum() == 2

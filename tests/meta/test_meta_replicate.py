@@ -140,6 +140,9 @@ def test_a_resumed_build_gives_the_noisy_cells_seeds_2_and_3_and_then_nothing_mo
     est = estimate_build(out, recipes=recipes, seeds=2, replicate_above=5.0, n_timed=0,
                          **{k: v for k, v in TINY.items() if k != "progress"})
     assert (est["replicate_cells"], est["cells_to_run"], est["cells_done"]) == (4, 4, 12)
+    cut = estimate_build(out, recipes=recipes, seeds=2, replicate_above=5.0, n_timed=0, max_cells=3,
+                         **{k: v for k, v in TINY.items() if k != "progress"})
+    assert (cut["replicate_cells"], cut["cells_to_run"]) == (3, 3)  # counted after the --max-cells cut
 
     meta = build_meta_dataset(out, recipes=recipes, seeds=2, replicate_above=5.0, max_seeds=4, **TINY)
     rows = read_records(out / RESULTS)
