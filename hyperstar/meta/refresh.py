@@ -90,6 +90,8 @@ def refresh_changed_tasks(out: str | Path, tasks: Sequence[str] | None = None, d
             if recorded is None or recorded == now:  # never pinned, or the same pixels: the rows stay
                 if recorded is None or recipe != entry["recipe"]:
                     new_entries[name] = dict(entry, recipe=recipe, images_digest=now)
+                    if getattr(task, "provenance", None):  # new package versions, the same pixels
+                        new_entries[name]["provenance"] = task.provenance
                     changed.append({"task": name, "recorded": recorded, "now": now,
                                     "action": "pinned" if recorded is None else "recipe"})
                 continue
