@@ -194,17 +194,22 @@ def _spread(values: list[float]) -> dict[str, float | None]:
 
 def build_counts(meta: MetaDataset) -> dict[str, Any]:
     """The counts ``hyperstar metadata info`` leads with: families, tasks, configurations, seeds per cell
-    (min / median over every cell, 0 for a cell not run), runs done / planned, validation images per task
+    (min / median over every cell, 0 for a cell not run), runs of the plan done / planned and further seeds of
+    noisy cells done (``metadata build --replicate-above``), validation images per task
     (min / median / max) and the seed noise (:func:`seed_noise`)."""
     n_seeds = np.asarray(meta.n_seeds)
     per_cell = _spread(n_seeds.ravel().tolist()) if n_seeds.size else _spread([])
+    base, seeds = meta.manifest.get("seeds"), np.asarray(meta.seeds)
+    done = int(n_seeds.sum())
+    base_done = int(((seeds >= 0) & (seeds < base)).sum()) if isinstance(base, int) and seeds.size else done
     return {
         "n_families": len(set(meta.families)),
         "n_tasks": meta.n_tasks,
         "n_configs": meta.n_configs,
         "seeds_per_cell": {"min": per_cell["min"], "median": per_cell["median"]},
-        "cells_done": int(n_seeds.sum()),
+        "cells_done": base_done,
         "cells_planned": planned_cells(meta.manifest),
+        "further_seeds_done": done - base_done,  # the runs of noisy cells beyond the plan's seeds (replication)
         "val_images": _spread(validation_images(meta)),
         "seed_noise": seed_noise(meta),
     }

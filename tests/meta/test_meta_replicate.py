@@ -150,6 +150,10 @@ def test_a_resumed_build_gives_the_noisy_cells_seeds_2_and_3_and_then_nothing_mo
         (names[0], "c0001", 2), (names[0], "c0001", 3), (names[1], "c0002", 2), (names[1], "c0002", 3)]
     assert meta.manifest["asked"]["replicate_above"] == 5.0 and meta.manifest["asked"]["max_seeds"] == 4
     assert json.loads((out / MANIFEST).read_text())["seeds"] == 2          # the plan's base seeds are unchanged
+    from hyperstar.meta.analysis import build_counts
+
+    counts = build_counts(meta)
+    assert (counts["cells_done"], counts["cells_planned"], counts["further_seeds_done"]) == (12, 12, 4)
     # MetaDataset: 4 runs of the noisy cells, 2 of the others; the target is the mean over all of them
     t, c = meta.task_index(names[0]), 1
     assert meta.n_seeds[t, c] == 4 and int(meta.n_seeds.sum()) == 16 and meta.seed_curves.shape[0] == 4
