@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--meta", default="hyperstar/shipped/v2")
     p.add_argument("--top", type=int, default=3, help="portfolio configurations per task (default 3)")
     p.add_argument("--factor", type=int, default=2, help="the longer horizon, in multiples of the meta-data's")
+    p.add_argument("--configs", default=None, metavar="ID,ID,...",
+                   help="these configurations instead of the portfolio's top (a report of earlier runs names them: "
+                        "the portfolio moves as a build adds columns)")
     p.add_argument("--seeds", type=int, default=1, help="the first N seeds of each stored cell (default 1)")
     p.add_argument("--report-only", action="store_true", help="write the report from the stored rows, run nothing")
     args = p.parse_args(argv)
@@ -99,7 +102,15 @@ def main(argv: list[str] | None = None) -> dict:
         p.error("--top and --seeds must be at least 1")
     if len(cols) < args.top:
         p.error(f"only {len(cols)} configurations are complete on every task; --top must be at most that")
-    top = portfolio_top(meta, cols, args.top)
+    ids = [c["id"] for c in meta.manifest["configs"]]
+    if args.configs:
+        wanted = [x.strip() for x in args.configs.split(",") if x.strip()]
+        unknown = [x for x in wanted if x not in ids or ids.index(x) not in set(cols.tolist())]
+        if unknown:
+            p.error(f"--configs: {', '.join(unknown)} are not configurations complete on every task")
+        top, args.top = [ids.index(x) for x in wanted], len(wanted)
+    else:
+        top = portfolio_top(meta, cols, args.top)
     horizon = meta.max_budget * args.factor
     first = {}
     for t, f in enumerate(meta.families):
@@ -150,6 +161,19 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
         cell.setdefault((p["task"], p["config"]), []).append(100 * (p["long"] - p["short"]))
     cell_gain = np.array([np.mean(v) for v in cell.values()])
     test = wilcoxon(cell_gain) if len(cell_gain) >= 5 and np.any(cell_gain != 0) else None
+    # does the horizon change the choice? per task, the configuration the stored runs pick among the top ones,
+    # scored by the longer runs (same seeds)
+    by_task: dict = {}
+    for p in pairs:
+        by_task.setdefault(p["task"], {}).setdefault(p["config"], []).append((p["short"], p["long"]))
+    same_pick, pick_regret = 0, []
+    full = {t: d for t, d in by_task.items() if len(d) == len(top)}
+    for d in full.values():
+        short = {c: np.mean([x for x, _ in v]) for c, v in d.items()}
+        long_ = {c: np.mean([y for _, y in v]) for c, v in d.items()}
+        pick = max(short, key=short.get)
+        same_pick += pick == max(long_, key=long_.get)
+        pick_regret.append(100 * (max(long_.values()) - long_[pick]))
     stats = stored_curve_stats(meta, cols, args.top)
     info = run_meta("horizon_check.py", argv, meta=args.meta, top=args.top, factor=args.factor, horizon=horizon,
                     seeds=args.seeds,
@@ -157,17 +181,24 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
     out = {"meta": info, "stored_curves": stats, "per_family": per_family, "pairs": pairs,
            "mean_gain_points": float(gains.mean()) if len(gains) else None,
            "cells": len(cell_gain), "wins": int((cell_gain > 0).sum()), "losses": int((cell_gain < 0).sum()),
-           "wilcoxon_p": float(test.pvalue) if test is not None else None}
+           "wilcoxon_p": float(test.pvalue) if test is not None else None,
+           "tasks_compared": len(full), "same_pick": same_pick,
+           "pick_regret_points": float(np.mean(pick_regret)) if pick_regret else None}
     lines = [f"# Is {meta.max_budget} epochs too short? The portfolio's top configurations at {horizon} epochs", "",
              command_line(info), "",
              f"Meta-dataset `{args.meta}`: {meta.n_tasks} tasks, {len(cols)} configurations complete on every task "
-             f"(the portfolio is chosen among those: {', '.join(ids[c] for c in top)}). One task per family "
+             f"(the configurations: {', '.join(ids[c] for c in top)}, "
+             + ("as given" if args.configs else "the portfolio's top among those") + "). One task per family "
              f"(its first), the first {args.seeds} seed(s) of the stored cell, the schedule stretched to {horizon} epochs; the "
              f"{meta.max_budget}-epoch numbers are the stored rows. Validation accuracy at the end, in points.", "",
              (f"- Longer schedule minus stored: **{out['mean_gain_points']:+.2f} points** on average over "
               f"{len(pairs)} runs; per (task, configuration) cell {out['wins']} gains, {out['losses']} losses"
               + (f", Wilcoxon p = {out['wilcoxon_p']:.3g}" if out["wilcoxon_p"] is not None else "") + "."
               if pairs else "- No longer run is done yet: run without --report-only."),
+             *([f"- Does the horizon change the choice? Among the {len(top)} configurations, the one the stored "
+                f"{meta.max_budget}-epoch runs pick is also best at {horizon} epochs on {same_pick} of {len(full)} "
+                f"tasks; scored at {horizon} epochs it is {out['pick_regret_points']:.2f} points below the best of "
+                f"them on average (single runs: seed noise is several points)."] if full else []),
              f"- Stored curves: {100 * stats['share_best_epoch_last']:.0f}% of each task's top-{args.top} "
              f"configurations peak at the last epoch; they gain {stats['mean_gain_last3_points']:+.2f} points over "
              f"the last three epochs ({stats['n']} cells).", "",
