@@ -810,7 +810,8 @@ def write_lofo(out, result, meta, args, notes, loto) -> None:
              *_header(meta, args, notes, "lofo"), *partial_lines(res, meta),
              "## LOFO, truth = seed mean", "", *method_table(res["summary"], pairs), "", *seed_line(res["summary"]),
              "### Paired with the portfolio (regret@1)", "", *paired_lines(pairs), "",
-             "(Tasks of one family are not independent; with 8 families the p-values are optimistic.)", "",
+             f"(Tasks of one family are not independent; with {len(set(meta.families))} families the p-values are "
+             "optimistic.)", "",
              "### Goals (issue 12, on LOFO)", "", *goal_lines("lofo", res["summary"], res["per_family"], pairs, args.variants),
              "", "### Per held-out family (mean over the family's tasks; bold: recommender more than 1 point worse "
              "than the portfolio)", "", *family_lines(res["per_family"], args.variants), "", *before_lines(res),
