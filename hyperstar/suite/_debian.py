@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from hyperstar.exceptions import HyperstarError, InvalidInputError
+from hyperstar.suite import _draw
 
 class DebianPackageError(HyperstarError):
     """A Debian package a task reads is missing, or installed at another version than recorded."""
@@ -369,7 +370,7 @@ class ThumbnailIndex:
     def normalised_gray(image: np.ndarray) -> np.ndarray:
         """``[r, r, 3]`` uint8 -> ``[r, r]`` uint8: the luminance stretched to span 0..255 (a flat
         image stays as it is), so that the same drawing in other colours gives a close image."""
-        y = image.astype(np.float32) @ np.asarray([0.299, 0.587, 0.114], np.float32)
+        y = _draw.luma32(image)  # not a matrix product: BLAS rounds differently per CPU
         lo, hi = float(y.min()), float(y.max())
         if hi - lo >= 1.0:
             y = (y - lo) * (255.0 / (hi - lo))

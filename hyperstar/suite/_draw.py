@@ -89,6 +89,20 @@ def fonts_for(charset: str, group: str) -> list[str]:
     return found
 
 
+#: ITU-R BT.601 luma weights (float32), the suite's grey conversion
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def luma32(rgb: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` -> ``[...]`` float32 luma, ``(r * 0.299 + g * 0.587) + b * 0.114``, every product and sum
+    rounded to float32 on its own. Not a matrix product: BLAS picks a kernel per CPU (with or without fused
+    multiply-add), so ``rgb @ LUMA`` can differ in the last bit between machines and a rounded pixel with it,
+    and a task would no longer rebuild the images its meta-data was built on. This order is what the suite's
+    recorded images were made with (checked against their digests)."""
+    x = np.asarray(rgb, dtype=np.float32)
+    return (x[..., 0] * LUMA[0] + x[..., 1] * LUMA[1]) + x[..., 2] * LUMA[2]
+
+
 @functools.lru_cache(maxsize=512)
 def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_dir() / name), size)
@@ -243,7 +257,8 @@ def shape_masks(
         img = Image.new("L", (canvas, canvas), 0)
         draw = ImageDraw.Draw(img)
         for poly, fill in _SHAPES[shapes[i]]:
-            pts = (poly * [aspect[i], 1.0]) @ rot.T + centre
+            q = poly * [aspect[i], 1.0]  # q @ rot.T, written out: BLAS rounds differently per CPU (see luma32)
+            pts = np.stack([q[:, 0] * rot[0, 0] + q[:, 1] * rot[0, 1], q[:, 0] * rot[1, 0] + q[:, 1] * rot[1, 1]], axis=1) + centre
             draw.polygon([tuple(p) for p in pts.tolist()], fill=fill)
         out[i] = _shrink(img, res)
     return out
@@ -308,7 +323,7 @@ def _pair_colors(
         b[gray] = b[gray, :1]
         dist = np.abs(a - b).mean(axis=1)
         # Colour pairs also need some luminance contrast, or they vanish in grayscale.
-        lum = np.abs((a - b) @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
+        lum = np.abs(luma32(a - b))
         ok = (dist >= min_dist) & (lum >= 0.5 * min_dist)
         fg[todo[ok]], bg[todo[ok]] = a[ok], b[ok]
         todo = todo[~ok]

@@ -409,9 +409,7 @@ def _crop_family(
 def _luma(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         return img
-    return np.rint(img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).astype(
-        np.uint8
-    )
+    return np.rint(_draw.luma32(img)).astype(np.uint8)
 
 
 @register_family(

@@ -51,3 +51,19 @@ def test_suite_v2_meets_the_size_the_issue_asks_for():
     families = {r.family for r in recipes}
     real = families & set(SOURCES)
     assert len(recipes) >= 64 and len(families) >= 16 and len(real) >= 6
+
+
+# Recorded in hyperstar/shipped/v2/manifest.json by the build that ran their cells. The grey photo task goes
+# through the suite's luma; written as a matrix product, it gave other pixels on a CPU whose BLAS kernel fuses
+# multiply-add, and a resumed build there refused the task.
+@pytest.mark.parametrize("name", ["v2-photos-8c-190s-gray", "v2-shapes-12c-125s-color", "v2-glyphs-digits-serif-10c-150s"])
+def test_shipped_v2_synthetic_tasks_rebuild_the_images_their_cells_ran_on(name):
+    import json
+
+    from hyperstar._internal.paths import meta_data_dir
+    from hyperstar.meta.builder import images_digest
+
+    manifest = json.loads((meta_data_dir() / "v2" / "manifest.json").read_text())
+    entry = next(t for t in manifest["tasks"] if t["name"] == name)
+    task = make_task(entry["recipe"], resolution=int(manifest.get("resolution", 32)))
+    assert images_digest(task) == entry["images_digest"]
