@@ -45,7 +45,7 @@ from metadata_analysis_report import elr_plot, heatmap, report, summarise  # noq
 
 from hyperstar import load_meta_dataset  # noqa: E402
 from hyperstar.exceptions import InvalidInputError  # noqa: E402
-from hyperstar.meta.analysis import analyze_meta_dataset  # noqa: E402
+from hyperstar.meta.analysis import analyze_meta_dataset, good_config_cells  # noqa: E402
 from hyperstar.meta.dataset import MetaDataset  # noqa: E402
 from hyperstar.space import effective_learning_rate  # noqa: E402
 
@@ -186,6 +186,9 @@ def noise_row(meta: MetaDataset, tasks: np.ndarray) -> dict[str, Any]:
         se_mean = 100 * math.sqrt(float((cells["variance"] / n_of).mean()))  # each cell over its own seeds
         row.update(mean_abs_diff=float(mad.mean()), mean_abs_diff_se=float(mad.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan,
                    sigma_run=sigma, se_cell_mean=se_mean, se_cell_mean_2_seeds=sigma / math.sqrt(2))
+        top = good_config_cells(meta)[tasks][tuple(cells["cells"].T)]  # the configurations other tasks rank first
+        row.update(top_quartile_cells=int(top.sum()),
+                   top_quartile_mean_abs_diff=float(mad[top].mean()) if top.any() else math.nan)
     return row
 
 

@@ -192,12 +192,16 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
               "sigma: the pooled per-run standard deviation (root mean of the cells' variances); the standard error of a "
               "cell's mean is the root mean of variance / seeds over the cells, each over its own seeds (a build that "
               "gives noisy cells more seeds lowers it), and sigma / sqrt(2) at 2 seeds everywhere. `metadata info`'s "
-              "`mean_std_error` is the plain mean of the cells' standard errors, which a heavy tail pulls less.", "",
-              "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | RMS SE of a cell's mean, own seeds (median seeds) | at 2 seeds |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "`mean_std_error` is the plain mean of the cells' standard errors, which a heavy tail pulls less. "
+              "*Top quarter*: the same mean |difference| over the cells of the configurations that the *other* tasks rank "
+              "in their top 25% (`hyperstar.meta.analysis.good_config_cells`; chosen without the cell's own seeds, so the "
+              "choice does not bias it): the noise where a ranking's first picks are, which decides regret@1.", "",
+              "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | RMS SE of a cell's mean, own seeds (median seeds) | at 2 seeds | top quarter: cells | top quarter: mean abs diff |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["noise"]:
         lines.append(f"| {r['family']} | {r['cells_2plus_seeds']} | {_f(r.get('mean_abs_diff'))} | {_f(r.get('mean_abs_diff_se'))} | "
-                     f"{_f(r.get('sigma_run'))} | {_f(r.get('se_cell_mean'))} ({r['median_seeds_per_cell']}) | {_f(r.get('se_cell_mean_2_seeds'))} |")
+                     f"{_f(r.get('sigma_run'))} | {_f(r.get('se_cell_mean'))} ({r['median_seeds_per_cell']}) | {_f(r.get('se_cell_mean_2_seeds'))} | "
+                     f"{r.get('top_quartile_cells', 0)} | {_f(r.get('top_quartile_mean_abs_diff'))} |")
     g = result["general"]
     lines += ["", f"## General figures (`hyperstar.meta.analysis.analyze_meta_dataset`, complete tasks only: {g.get('n_tasks_analysed', 0)})",
               "", "| figure | value |", "|---|---:|"]
@@ -231,7 +235,9 @@ def findings(result: dict[str, Any]) -> list[str]:
         out.append(f"- Seed noise: two seeds of one cell differ by {noise['mean_abs_diff']:.2f} +- {_f(noise['mean_abs_diff_se'])} points "
                    f"on average ({noise['cells_2plus_seeds']} cells with 2+ seeds); a cell's mean, over its own seeds (median "
                    f"{noise['median_seeds_per_cell']}), has a standard error of {noise['se_cell_mean']:.2f} points "
-                   "(root mean square over the cells).")
+                   "(root mean square over the cells)"
+                   + (f"; over the configurations the other tasks rank in their top quarter, {noise['top_quartile_mean_abs_diff']:.2f} points."
+                      if math.isfinite(noise.get("top_quartile_mean_abs_diff", math.nan)) else "."))
     else:
         out.append("- Seed noise: no cell has two seeds yet.")
     return out

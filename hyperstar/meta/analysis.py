@@ -12,7 +12,7 @@ import numpy as np
 from hyperstar._internal.stats import spearman  # undefined -> NaN: reported, so it stays visible
 from hyperstar.meta.dataset import MetaDataset
 
-__all__ = ["analyze_meta_dataset", "average_rank_order", "no_default_reason", "seed_noise", "validation_images",
+__all__ = ["analyze_meta_dataset", "average_rank_order", "no_default_reason", "seed_noise", "good_config_cells", "validation_images",
            "planned_cells", "build_counts"]
 
 
@@ -121,6 +121,36 @@ def _noise_of(finals: np.ndarray) -> dict[str, Any]:
     return {**out, "mean_abs_diff": float(100.0 * np.mean(diffs)), "mean_std_error": float(100.0 * np.mean(errors))}
 
 
+def good_config_cells(meta: MetaDataset, share: float = 0.25) -> np.ndarray:
+    """[task, config] True for the cells of the configurations that rank in the top ``share`` of a task's
+    filled configurations *by the other tasks*: each configuration's mean normalised rank (0 best, 1 worst)
+    over every other task's filled configurations, its cell means. Chosen without the task's own seeds, so
+    the noise of these cells is not biased by picking them (a cell that drew one bad seed is not left out
+    for it). The configurations a ranking puts first are of this kind; the noise at the top decides regret."""
+    acc = np.asarray(meta.final_acc, dtype=float)
+    n_tasks, n_configs = acc.shape
+    norm = np.full(acc.shape, np.nan)
+    for t in range(n_tasks):
+        ok = np.isfinite(acc[t])
+        if ok.sum() >= 2:
+            norm[t, ok] = _rank_desc(acc[t, ok]) / (ok.sum() - 1)
+    out = np.zeros(acc.shape, dtype=bool)
+    if n_tasks < 2:
+        return out
+    totals, counts = np.nansum(norm, axis=0), np.isfinite(norm).sum(axis=0)
+    for t in range(n_tasks):
+        ok = np.isfinite(acc[t])
+        own = np.isfinite(norm[t])
+        n_other = counts - own
+        mean_other = np.where(n_other > 0, (totals - np.where(own, norm[t], 0.0)) / np.maximum(n_other, 1), np.nan)
+        cand = np.flatnonzero(ok & np.isfinite(mean_other))
+        if not len(cand):
+            continue
+        k = max(1, int(np.ceil(share * ok.sum())))
+        out[t, cand[np.argsort(mean_other[cand], kind="stable")[:k]]] = True
+    return out
+
+
 def seed_noise(meta: MetaDataset) -> dict[str, Any]:
     """How much a cell's final validation accuracy moves between seeds, per family and overall.
 
@@ -129,7 +159,9 @@ def seed_noise(meta: MetaDataset) -> dict[str, Any]:
     build has them, so the figure is not biased by a build that gave more seeds to its noisy cells only), and
     ``mean_std_error``, the mean standard error of a cell's mean over ALL its runs (their standard deviation
     over the square root of their number), both in accuracy points (0-100); ``cells`` and ``runs`` say what
-    they stand on. Figures are None where no cell has two seeds.
+    they stand on. Figures are None where no cell has two seeds. ``top_quartile``: the same figures over the
+    cells of the configurations that the other tasks rank in their top quarter (:func:`good_config_cells`),
+    where a ranking's first picks are.
 
         >>> from hyperstar.meta import load_meta_dataset
         >>> table = seed_noise(load_meta_dataset())       # the shipped meta-data
@@ -137,12 +169,16 @@ def seed_noise(meta: MetaDataset) -> dict[str, Any]:
         (['overall', 'per_family'], True)
     """
     runs = np.asarray(meta.seed_curves, dtype=float)[..., -1]  # [run, task, config]
+    good = good_config_cells(meta)
     fams = np.asarray(meta.families)
-    table = {}
-    for fam in sorted(set(meta.families)):
-        rows = np.flatnonzero(fams == fam)
-        table[fam] = {"tasks": int(len(rows)), **_noise_of(runs[:, rows].reshape(len(runs), -1))}
-    return {"overall": {"tasks": int(meta.n_tasks), **_noise_of(runs.reshape(len(runs), -1))}, "per_family": table}
+
+    def figures(rows: np.ndarray) -> dict[str, Any]:
+        sub, top = runs[:, rows], good[rows]
+        return {"tasks": int(len(rows)), **_noise_of(sub.reshape(len(runs), -1)),
+                "top_quartile": _noise_of(sub[:, top])}
+
+    table = {fam: figures(np.flatnonzero(fams == fam)) for fam in sorted(set(meta.families))}
+    return {"overall": figures(np.arange(meta.n_tasks)), "per_family": table}
 
 
 def validation_images(meta: MetaDataset) -> list[int | None]:

@@ -242,3 +242,37 @@ def test_the_cli_flags_reach_the_build_plan_and_bad_values_are_one_line_errors(t
     out = capsys.readouterr().out
     assert "66 cells to run" in out and "of them 0 further seeds of the cells noisy now (spread > 5 points)" in out
     assert "decided when its seeds are done (not counted)" in out and not (tmp_path / "m").exists()
+
+
+def _three_tasks(tmp_path, finals):
+    from hyperstar.meta.dataset import write_manifest
+
+    write_manifest(tmp_path, {"format_version": 2, "space_version": 2, "backbone": "smallcnn_tiny", "max_budget": 1,
+                              "seeds": 2,
+                              "tasks": [{"name": f"t{i}", "family": f"f{i % 2}", "recipe": None, "descriptors": {}}
+                                        for i in range(3)],
+                              "configs": [{"id": f"c{c:04d}", "config": {"lr": 10.0 ** -(c + 1)}} for c in range(4)]})
+    (tmp_path / RESULTS).write_text("".join(
+        json.dumps({"task": f"t{t}", "config_id": f"c{c:04d}", "seed": s, "val_acc": [v], "test_acc": v}) + "\n"
+        for (t, c), vs in finals.items() for s, v in enumerate(vs)))
+    return load_meta_dataset(tmp_path)
+
+
+def test_the_top_quarter_noise_is_over_what_the_other_tasks_rank_first_whatever_the_cells_own_seeds(tmp_path):
+    from hyperstar.meta.analysis import good_config_cells, seed_noise
+
+    # c0003 is best on t1 and t2; on t0 it drew one bad seed (a 40-point spread) and ranks last by its mean
+    base = {(1, c): [0.5 + 0.1 * c] * 2 for c in range(4)} | {(2, c): [0.4 + 0.1 * c, 0.42 + 0.1 * c] for c in range(4)}
+    finals = base | {(0, 0): [0.6, 0.6], (0, 1): [0.7, 0.7], (0, 2): [0.8, 0.8], (0, 3): [0.1, 0.5]}
+    meta = _three_tasks(tmp_path / "a", finals)
+    good = good_config_cells(meta)
+    # one of four configurations, by the other two tasks' mean normalised rank: for t1 and t2, t0's ranks count
+    assert good.tolist() == [[False, False, False, True], [False, False, True, False], [False, False, True, False]]
+    noise = seed_noise(meta)
+    top = noise["overall"]["top_quartile"]
+    assert top["cells"] == 3 and top["mean_abs_diff"] == pytest.approx((40.0 + 0.0 + 2.0) / 3)
+    assert noise["per_family"]["f0"]["top_quartile"]["mean_abs_diff"] == pytest.approx((40.0 + 2.0) / 2)
+    # the choice for t0 does not move when t0's own seeds change
+    calm = _three_tasks(tmp_path / "b", finals | {(0, 3): [0.9, 0.9]})
+    assert good_config_cells(calm)[0].tolist() == good[0].tolist()
+    assert seed_noise(calm)["overall"]["top_quartile"]["mean_abs_diff"] == pytest.approx(2.0 / 3)
