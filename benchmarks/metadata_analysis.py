@@ -452,6 +452,54 @@ def elr_analysis(meta: MetaDataset, acc: np.ndarray, tasks: np.ndarray, top_k: i
     return out
 
 
+#: weights on a task's own z-scored accuracies (one seed) added to the portfolio's score; inf: the own seed alone
+OWN_SEED_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, math.inf)
+
+
+def task_signal(meta: MetaDataset, n_boot: int, rng: np.random.Generator) -> dict[str, Any]:
+    """How much room the seed noise leaves a task-aware ranking above the portfolio (not a method: a bound).
+
+    Over the configurations with two seeds on every task: the portfolio (average rank over the *other
+    families'* tasks, 2-seed means, :func:`hyperstar.ranking.fallback.portfolio_scores`) plus ``w`` times the
+    task's own z-scored accuracies from one seed; its first pick is judged on the *other* seed (both ways
+    round), as regret@1 against that seed's best. ``w = 0`` is the portfolio; ``w = inf`` an oracle that ran
+    every configuration on the task once; a ranking that only sees task features knows less than either
+    extra term. Every ``w`` is shown (none is picked). The interval: bootstrap over tasks of the mean
+    difference to ``w = 0``."""
+    from hyperstar.ranking.fallback import portfolio_scores, standardize
+
+    runs = np.asarray(meta.seed_curves, dtype=float)[:2, :, :, -1] * 100.0
+    if len(runs) < 2:
+        return {"configs": 0, "reason": "no second seed"}
+    keep = np.isfinite(runs).all(axis=(0, 1))
+    if keep.sum() < 3:
+        return {"configs": int(keep.sum()), "reason": "fewer than 3 configurations have two seeds on every task"}
+    runs = runs[:, :, keep]
+    mean, fam = runs.mean(axis=0), np.asarray(meta.families)
+    per_w = np.zeros((len(OWN_SEED_WEIGHTS), meta.n_tasks))
+    for f in sorted(set(fam)):
+        held = np.flatnonzero(fam == f)
+        if len(held) == meta.n_tasks:
+            return {"configs": int(keep.sum()), "reason": "one family: no leave-one-family-out portfolio"}
+        p = portfolio_scores(mean[fam != f])
+        for t in held:
+            for i, w in enumerate(OWN_SEED_WEIGHTS):
+                r = 0.0
+                for a, b in ((runs[0, t], runs[1, t]), (runs[1, t], runs[0, t])):
+                    score = standardize(a) + 1e-9 * p if math.isinf(w) else p + w * standardize(a)
+                    r += (b.max() - b[int(np.argmax(score))]) / 2
+                per_w[i, t] = r
+    rows = []
+    for i, w in enumerate(OWN_SEED_WEIGHTS):
+        d = per_w[i] - per_w[0]
+        boot = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(n_boot)]
+        rows.append({"w": w, "regret_at_1": float(per_w[i].mean()), "minus_portfolio": float(d.mean()),
+                     "minus_portfolio_95": [float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))]
+                     if n_boot else [math.nan, math.nan],
+                     "tasks_better": int((d < -1e-9).sum()), "tasks_worse": int((d > 1e-9).sum())})
+    return {"configs": int(keep.sum()), "tasks": int(meta.n_tasks), "rows": rows}
+
+
 def analyse(meta: MetaDataset, *, top_k: int = 5, n_boot: int = 1000, seed: int = 0,
             near_families: tuple[str, ...] | list[str] = NEAR_FAMILIES) -> dict[str, Any]:
     """Everything the report shows, as plain data (NaN where a figure is undefined)."""
@@ -487,6 +535,7 @@ def analyse(meta: MetaDataset, *, top_k: int = 5, n_boot: int = 1000, seed: int 
         "near_families_missing": [f for f in near_families if f not in fam_names],
         "noise": [{"family": f, **noise_row(meta, tasks[fam == f])} for f in fam_names] + [{"family": "all", **noise_row(meta, tasks)}],
         "general": general,
+        "task_signal": task_signal(meta, n_boot, rng),
     }
 
 

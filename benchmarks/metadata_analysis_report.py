@@ -213,7 +213,29 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
     lines += ["", "## 5. Heatmap", "", "Rows: tasks grouped by family (white lines between families); columns: configurations "
               "by the portfolio's mean rank (best left); colour: accuracy minus the task's best.", "",
               f"![heatmap]({stem}_heatmap.png)", ""]
-    return lines
+    return lines + signal_section(result.get("task_signal") or {})
+
+
+def _w(w: float) -> str:
+    return "inf (the own seed alone)" if math.isinf(w) else ("0 (the portfolio)" if w == 0 else f"{w:g}")
+
+
+def signal_section(sig: dict[str, Any]) -> list[str]:
+    """Section 6: the room the seed noise leaves a task-aware ranking above the portfolio."""
+    lines = ["## 6. Room above the portfolio, under the seed noise", "",
+             "Not a method: a yardstick. On each task: the portfolio (average rank over the other families' tasks) plus w "
+             "times the task's own z-scored accuracies from one seed; its first pick judged on the other seed (both ways "
+             "round). w = inf is an oracle that ran every configuration on the task once. A ranking from task features "
+             "knows less than that term. Every w tried is shown; none is picked.", ""]
+    if not sig.get("rows"):
+        return lines + [f"Not computed: {sig.get('reason', 'no data')} ({sig.get('configs', 0)} configurations).", ""]
+    lines += [f"Over the {sig['configs']} configurations with two seeds on all {sig['tasks']} tasks.", "",
+              "| w | regret@1 on the other seed (points) | minus the portfolio [95% bootstrap over tasks] | tasks better / worse |",
+              "|---|---:|---:|---:|"]
+    for r in sig["rows"]:
+        lines.append(f"| {_w(r['w'])} | {r['regret_at_1']:.2f} | {r['minus_portfolio']:+.2f} "
+                     f"{_ci(r['minus_portfolio_95'], '+.2f')} | {r['tasks_better']} / {r['tasks_worse']} |")
+    return lines + [""]
 
 
 def findings(result: dict[str, Any]) -> list[str]:
@@ -240,6 +262,19 @@ def findings(result: dict[str, Any]) -> list[str]:
                       if math.isfinite(noise.get("top_quartile_mean_abs_diff", math.nan)) else "."))
     else:
         out.append("- Seed noise: no cell has two seeds yet.")
+    sig = result.get("task_signal") or {}
+    if sig.get("rows"):
+        by = {r["w"]: r for r in sig["rows"]}
+        own, port = by[math.inf], by[0.0]
+        best = min((r for r in sig["rows"] if r["w"] != 0.0), key=lambda r: r["regret_at_1"])
+        out.append(f"- Room above the portfolio: judged on a seed it did not see, the portfolio's first pick is "
+                   f"{port['regret_at_1']:.2f} points from the best; a pick from the task's own other seed, {own['regret_at_1']:.2f}; "
+                   f"the best mix shown (w {best['w']:g}), {best['regret_at_1']:.2f} ({best['minus_portfolio']:+.2f}, "
+                   f"{_ci(best['minus_portfolio_95'], '+.2f')}); "
+                   + ("every interval includes 0" if all(r["minus_portfolio_95"][0] <= 0 <= r["minus_portfolio_95"][1]
+                                                         for r in sig["rows"]) else "not every interval includes 0")
+                   + f". A ranking that knew as much as one run of every configuration on the task would win about that "
+                   f"much over these {sig['configs']} configurations; one that only sees task features knows less.")
     return out
 
 

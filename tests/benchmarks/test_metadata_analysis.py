@@ -179,3 +179,24 @@ def test_with_more_seeds_for_some_cells_both_noise_figures_use_the_first_two_see
     # the standard error of a cell's mean: each cell over its own seeds (4 for the replicated one)
     want = 100 * math.sqrt(np.mean([np.var(v, ddof=1) / len(v) for v in finals.values()]))
     assert row["se_cell_mean"] == pytest.approx(want)
+
+
+def test_the_room_above_the_portfolio_judges_each_pick_on_the_seed_it_did_not_see(tmp_path):
+    # two families; on every task c0001 is best on both seeds except on t0, where seed 1 prefers c0002
+    write_manifest(tmp_path, {
+        "format_version": 1, "name": "signal", "max_budget": 1,
+        "tasks": [{"name": f"t{i}", "family": f"f{i % 2}", "recipe": None, "descriptors": {"n_images": 9.0}} for i in range(4)],
+        "configs": [{"id": f"c{i:04d}", "config": c} for i, c in enumerate(_configs()[:3])]})
+    finals = {(t, c): [0.5, 0.5] for t in range(4) for c in range(3)}
+    finals |= {(t, 1): [0.8, 0.8] for t in range(4)} | {(0, 1): [0.8, 0.6], (0, 2): [0.5, 0.7]}
+    (tmp_path / RESULTS).write_text("".join(
+        json.dumps({"task": f"t{t}", "config_id": f"c{c:04d}", "seed": s, "val_acc": [v], "test_acc": v}) + "\n"
+        for (t, c), vs in finals.items() for s, v in enumerate(vs)))
+    sig = ma.task_signal(load_meta_dataset(tmp_path), 50, np.random.default_rng(0))
+    rows = {r["w"]: r for r in sig["rows"]}
+    assert (sig["configs"], sig["tasks"]) == (3, 4)
+    # the portfolio picks c0001 everywhere; on t0 it is 10 points short on seed 1 and best on seed 0: 5 on average
+    assert rows[0.0]["regret_at_1"] == pytest.approx(5.0 / 4)
+    # t0's own seed 0 picks c0001 (judged on seed 1: 10 short), its seed 1 picks c0002 (judged on seed 0: 30 short)
+    assert rows[math.inf]["regret_at_1"] == pytest.approx((10.0 + 30.0) / 2 / 4)
+    assert rows[math.inf]["tasks_worse"] == 1 and rows[math.inf]["tasks_better"] == 0
