@@ -174,6 +174,7 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
         pick = max(short, key=short.get)
         same_pick += pick == max(long_, key=long_.get)
         pick_regret.append(100 * (max(long_.values()) - long_[pick]))
+    ranking = ranking_sensitivity(meta, top, long, ids)
     stats = stored_curve_stats(meta, cols, args.top)
     info = run_meta("horizon_check.py", argv, meta=args.meta, top=args.top, factor=args.factor, horizon=horizon,
                     seeds=args.seeds,
@@ -183,7 +184,7 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
            "cells": len(cell_gain), "wins": int((cell_gain > 0).sum()), "losses": int((cell_gain < 0).sum()),
            "wilcoxon_p": float(test.pvalue) if test is not None else None,
            "tasks_compared": len(full), "same_pick": same_pick,
-           "pick_regret_points": float(np.mean(pick_regret)) if pick_regret else None}
+           "pick_regret_points": float(np.mean(pick_regret)) if pick_regret else None, "ranking": ranking}
     lines = [f"# Is {meta.max_budget} epochs too short? The portfolio's top configurations at {horizon} epochs", "",
              command_line(info), "",
              f"Meta-dataset `{args.meta}`: {meta.n_tasks} tasks, {len(cols)} configurations complete on every task "
@@ -199,6 +200,13 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
                 f"{meta.max_budget}-epoch runs pick is also best at {horizon} epochs on {same_pick} of {len(full)} "
                 f"tasks; scored at {horizon} epochs it is {out['pick_regret_points']:.2f} points below the best of "
                 f"them on average (single runs: seed noise is several points)."] if full else []),
+             *([f"- Does the horizon reorder the configurations? Per task, over the {len(top)} configurations: Spearman "
+                f"between the stored {meta.max_budget}-epoch seed 1 and the {horizon}-epoch seed 0 runs "
+                f"**{ranking['rho_horizon']:.3f}**, against {ranking['rho_seeds']:.3f} between the stored seeds 1 and 0 at "
+                f"{meta.max_budget} epochs (another seed's ranking at the same horizon: the noise); difference "
+                f"{ranking['rho_horizon'] - ranking['rho_seeds']:+.3f}, 95% bootstrap over tasks "
+                f"[{ranking['diff_95'][0]:+.3f}, {ranking['diff_95'][1]:+.3f}] ({ranking['tasks']} tasks)."]
+               if ranking.get("tasks") else []),
              f"- Stored curves: {100 * stats['share_best_epoch_last']:.0f}% of each task's top-{args.top} "
              f"configurations peak at the last epoch; they gain {stats['mean_gain_last3_points']:+.2f} points over "
              f"the last three epochs ({stats['n']} cells).", "",
@@ -209,6 +217,38 @@ def report(meta, top, cols, rows, horizon, args, argv, seconds) -> dict:
     _plot(per_family, horizon, meta.max_budget)
     print("\n".join(lines))
     return out
+
+
+def ranking_sensitivity(meta, top, long: dict, ids: list[str], n_boot: int = 2000) -> dict:
+    """Per task with every checked configuration run long on seed 0 and stored on seeds 0 and 1: Spearman of the
+    stored seed-1 finals with the long seed-0 finals (another horizon, another seed) and with the stored seed-0
+    finals (the same horizon, another seed); their means over tasks and a bootstrap interval of the difference.
+    The long run and the stored run of one seed share their initialisation, so seed 1 is the reference of both."""
+    from hyperstar._internal.stats import spearman
+
+    rho_h, rho_s = [], []
+    runs = np.asarray(meta.seed_curves)[..., -1]
+    seeds = np.asarray(meta.seeds)
+    for t, task in enumerate(meta.task_names):
+        if not all((task, ids[c], 0) in long for c in top):
+            continue
+        slot = {s: [np.flatnonzero(seeds[:, t, c] == s) for c in top] for s in (0, 1)}
+        if any(len(x) == 0 for s in (0, 1) for x in slot[s]):
+            continue
+        s0 = np.array([runs[x[0], t, c] for x, c in zip(slot[0], top)])
+        s1 = np.array([runs[x[0], t, c] for x, c in zip(slot[1], top)])
+        lg = np.array([long[(task, ids[c], 0)]["val_acc"][-1] for c in top])
+        a, b = spearman(s1, lg), spearman(s1, s0)
+        if np.isfinite(a) and np.isfinite(b):
+            rho_h.append(a)
+            rho_s.append(b)
+    if not rho_h:
+        return {"tasks": 0}
+    d = np.array(rho_h) - np.array(rho_s)
+    rng = np.random.default_rng(0)
+    boot = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(n_boot)]
+    return {"tasks": len(d), "rho_horizon": float(np.mean(rho_h)), "rho_seeds": float(np.mean(rho_s)),
+            "diff_95": [float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))]}
 
 
 def _plot(per_family, horizon, short) -> None:
