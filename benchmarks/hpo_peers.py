@@ -108,7 +108,7 @@ def train_tasks(meta, t: int, protocol: str) -> list[int]:
 
 def _fit_family(family: str, params: dict) -> tuple[dict[str, list[int]], float]:
     from hyperstar.ranking.recommender import Recommender
-    from hyperstar.suite import make_task
+    from hyperstar.meta.task_cache import meta_task
 
     meta = ht._FIT["meta"]
     t0 = time.perf_counter()
@@ -118,7 +118,7 @@ def _fit_family(family: str, params: dict) -> tuple[dict[str, list[int]], float]
     out = {}
     for t in held:
         if meta.has_images:
-            query = make_task(meta.recipes[t], resolution=rec.resolution)
+            query = meta_task(meta, t, rec.resolution)
         else:
             query = {n: float(v) for n, v in zip(meta.descriptor_names, meta.descriptors[t])}
         scores = rec.predict(query, meta.configs, seed=0)

@@ -166,9 +166,9 @@ def _fit_and_rank(t: int, params: dict) -> tuple[list[int], float]:
     train = meta.subset([i for i in range(meta.n_tasks) if i != t])
     rec = Recommender(**params).fit(train, features=_FIT["features"])
     if meta.has_images:
-        from hyperstar.suite import make_task
+        from hyperstar.meta.task_cache import meta_task
 
-        query = make_task(meta.recipes[t], resolution=rec.resolution)
+        query = meta_task(meta, t, rec.resolution)
     else:
         query = {n: float(v) for n, v in zip(meta.descriptor_names, meta.descriptors[t])}
     scores = rec.predict(query, meta.configs, seed=0)
@@ -225,12 +225,12 @@ def hyperstar_rankings(meta, meta_path, tasks, out: Path, workers: int, steps: i
 def task_features(meta) -> dict:
     """Backbone features of every task, computed once and shared by all folds."""
     from hyperstar.ranking.recommender import Recommender
-    from hyperstar.suite import make_task
+    from hyperstar.meta.task_cache import meta_task
 
     probe = Recommender()
     probe.backbone_ = probe._feature_backbone()
-    return {name: probe._task_features(make_task(recipe, resolution=probe.resolution), key=name)
-            for name, recipe in zip(meta.task_names, meta.recipes)}
+    return {name: probe._task_features(meta_task(meta, t, probe.resolution), key=name)
+            for t, name in enumerate(meta.task_names)}
 
 
 # --------------------------------------------------------------------------- one run

@@ -67,15 +67,15 @@ PROTOCOL_TITLES = {"loto": "leave-one-task-out", "lofo": "leave-one-family-out"}
 
 def cached_features(meta, rec_kwargs):
     """Backbone features of every task, computed once and shared by all folds."""
-    from hyperstar.suite import make_task
+    from hyperstar.meta.task_cache import meta_task
 
     probe = Recommender(**rec_kwargs)
     feats = {}
     if not meta.has_images:  # imported meta-data: tasks known by their descriptors only
         return probe, feats
     probe.backbone_ = probe._feature_backbone()
-    for name, recipe in zip(meta.task_names, meta.recipes):
-        feats[name] = probe._task_features(make_task(recipe), key=name)
+    for t, name in enumerate(meta.task_names):
+        feats[name] = probe._task_features(meta_task(meta, t, probe.resolution), key=name)  # built once, then cached
     return probe, feats
 
 
@@ -186,7 +186,7 @@ def _init_worker(meta_path, complete_only, feats) -> None:
 
 def _fit_and_rank(train_idx: list[int], test_idx: list[int], seed: int, variant: str, steps: int | None):
     """Fit one recommender on ``train_idx`` and order the configurations of every task of ``test_idx``."""
-    from hyperstar.suite import make_task
+    from hyperstar.meta.task_cache import meta_task
 
     meta, feats = _WORKER["meta"], _WORKER["feats"]
     assert not set(train_idx) & set(test_idx)
@@ -200,7 +200,7 @@ def _fit_and_rank(train_idx: list[int], test_idx: list[int], seed: int, variant:
     fit_s = time.perf_counter() - t0
     orders, twin, extras = [], [], []
     for t in test_idx:
-        task = make_task(meta.recipes[t]) if meta.recipes[t] is not None else dict(
+        task = meta_task(meta, t, rec.resolution) if meta.recipes[t] is not None else dict(
             zip(meta.descriptor_names, meta.descriptors[t]))  # a task without images: its descriptors
         # what rec.predict(task, meta.configs, seed=seed) gives, the task's features extracted once for all four
         inputs = rec._task_inputs(task)

@@ -174,7 +174,7 @@ def run_demo(task: str | None = None, out: str | Path = "hyperstar-demo", *, top
     from hyperstar.meta import load_meta_dataset
     from hyperstar.ranking import Recommender
     from hyperstar.space import config_key
-    from hyperstar.suite import make_task
+    from hyperstar.meta.task_cache import meta_task
 
     def stage(name: str) -> None:
         if on_stage is not None:
@@ -191,7 +191,7 @@ def run_demo(task: str | None = None, out: str | Path = "hyperstar-demo", *, top
     report.resolution = int(meta.manifest.get("resolution", 32))
     report.meta_max_budget = meta.max_budget
     stage("building")
-    task_obj = make_task(recipe, resolution=report.resolution)
+    task_obj = meta_task(meta, ti, report.resolution)  # from the task cache after the first demo
     report.family, report.params = meta.families[ti], dict((recipe or {}).get("params", {}))
     report.n_images, report.n_classes = len(task_obj), task_obj.n_classes
     stage("task")

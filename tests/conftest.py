@@ -76,3 +76,10 @@ def run_cli():
                               timeout=timeout, check=False)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_task_cache(monkeypatch):
+    """No test reads or writes the user's task cache (``~/.cache/hyperstar/tasks``): tests of the cache set
+    ``HYPERSTAR_TASK_CACHE_DIR`` to a folder of their own."""
+    monkeypatch.setenv("HYPERSTAR_TASK_CACHE_DIR", "off")

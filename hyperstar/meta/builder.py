@@ -157,14 +157,14 @@ def _check_digest(task, recipe: Mapping[str, Any], expected: str | None) -> None
 
 
 def _get_task(recipe: Mapping[str, Any], resolution: int, expected_digest: str | None = None):
-    from hyperstar.suite import make_task
+    from hyperstar.meta.task_cache import cached_task
 
     key = f"{json.dumps(dict(recipe), sort_keys=True)}|{resolution}"  # a changed folder recipe is not a cache hit
     if key in _TASK_CACHE:
         _TASK_CACHE[key] = _TASK_CACHE.pop(key)  # most recently used last
         return _TASK_CACHE[key]
-    task = make_task(dict(recipe), resolution=resolution)
-    _check_digest(task, recipe, expected_digest)  # once per worker and task: a cached task was checked
+    # from the disk cache when a file there hashes to the recorded digest, else built and checked once per worker
+    task = cached_task(recipe, resolution, expected_digest, check=lambda t: _check_digest(t, recipe, expected_digest))
     limit = float(os.environ.get("HYPERSTAR_TASK_CACHE_MB", TASK_CACHE_MB)) * 2**20
     size = lambda t: len(t) * 3 * resolution * resolution  # noqa: E731  (an upper bound: gray is stored once)
     while _TASK_CACHE and sum(size(t) for t in _TASK_CACHE.values()) + size(task) > limit:
@@ -252,6 +252,7 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
                    asked: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest a build of ``out`` writes (nothing is written here); refuses other settings than the
     folder's."""
+    from hyperstar.meta.task_cache import remember
     from hyperstar.suite import make_task
     from hyperstar.suite.folders import meta_family
 
@@ -314,6 +315,7 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
         n_val = len(task.split(val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, seed=split_seed).val)
         entry = {"name": r["name"], "family": meta_family(r), "recipe": r, "descriptors": task.describe(),
                  "n_val": int(n_val), "images_digest": images_digest(task)}
+        remember(task, entry["images_digest"])  # the workers read it back instead of building it again
         if getattr(task, "provenance", None):  # packaged families: packages, versions, file digest
             entry["provenance"] = task.provenance
         tasks.append(entry)
@@ -595,7 +597,7 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
     _init_worker(threads_per_worker)  # time a cell as a worker runs it
     try:
         for cell in timed:
-            _get_task(cell["recipe"], cell["resolution"])  # built once per worker in a build: not part of a cell
+            _get_task(cell["recipe"], cell["resolution"], cell.get("images_digest"))  # once per worker: not a cell's
             start = time.perf_counter()
             _run_cell(cell)
             seconds.append(time.perf_counter() - start)

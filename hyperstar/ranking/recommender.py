@@ -247,13 +247,13 @@ class Recommender(BaseEstimator):
         feats: list[torch.Tensor] = []
         labels: list[torch.Tensor] = []
         if images:
-            from hyperstar.suite import make_task
+            from hyperstar.meta.task_cache import meta_task
 
-            for name, recipe in zip(meta.task_names, meta.recipes):
+            for t, name in enumerate(meta.task_names):
                 if features is not None and name in features:
                     f, y = features[name]
                 else:
-                    f, y = self._task_features(make_task(recipe, resolution=self.resolution), key=name)
+                    f, y = self._task_features(meta_task(meta, t, self.resolution), key=name)
                 feats.append(torch.as_tensor(f))
                 labels.append(torch.as_tensor(y))
         feature_dim = feats[0].shape[1] if feats else 0
