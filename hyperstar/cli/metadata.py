@@ -111,6 +111,9 @@ def add_metadata(sub) -> None:
 
     i = msub.add_parser("info", help="counts and analysis of a meta-dataset", parents=[json_flag()])
     i.add_argument("path", nargs="?", default=None, help="meta-dataset folder (default: the shipped one)")
+    i.add_argument("--check-recipes", action="store_true",
+                   help="also build every task from its recipe and say whether it gives the images its cells ran "
+                        "on (minutes for a large suite; needs the packages its recipes read)")
     i.set_defaults(func=cmd_metadata_info)
 
     r = msub.add_parser(
@@ -342,6 +345,17 @@ def print_noise_table(noise: dict) -> None:
     print("  (top quarter: the configurations the other tasks rank in their top 25%, where a ranking's first picks are)")
 
 
+def print_recipe_check(r: dict) -> None:
+    """The result of :func:`hyperstar.meta.refresh.check_recipes` as text."""
+    print(f"\nrecipes: {r['rebuilt_exactly']} of {r['checked']} tasks rebuild the images their cells ran on"
+          + (f"; {r['no_digest']} without a recorded digest" if r["no_digest"] else "")
+          + (f"; {r['no_recipe']} without a recipe (imported)" if r["no_recipe"] else ""))
+    if r["changed"]:
+        print(f"  other images now: {', '.join(r['changed'])} (`hyperstar metadata refresh` says what to do)")
+    for f in r["failed"]:
+        print(f"  does not build here: {f['task']}: {f['error']}")
+
+
 def cmd_metadata_info(args: argparse.Namespace) -> int:
     from hyperstar._internal.convert import json_safe
     from hyperstar.meta import analyze_meta_dataset, load_meta_dataset
@@ -351,17 +365,24 @@ def cmd_metadata_info(args: argparse.Namespace) -> int:
     info = meta.info()
     info.update(build_counts(meta))
     info["analysis"] = analyze_meta_dataset(meta)
+    if getattr(args, "check_recipes", False):
+        from hyperstar.meta.refresh import check_recipes
+
+        info["recipes"] = check_recipes(meta.path, progress=not args.json)
     if args.json:
         print_json(json_safe(info))
         return 0
     a = info.pop("analysis")
     noise = info.pop("seed_noise")
+    recipes = info.pop("recipes", None)
     for k, v in info.items():
         if isinstance(v, dict) and k in ("seeds_per_cell", "val_images"):
             v = ", ".join(f"{name} {int(x) if isinstance(x, float) and x.is_integer() else _points(x)}"
                           for name, x in v.items())
         print(f"{k:<16} {v}")
     print_noise_table(noise)
+    if recipes is not None:
+        print_recipe_check(recipes)
     if a.get("n_tasks_analysed", 0) >= 2:
         print(f"\nanalysis over {a['n_tasks_analysed']} complete tasks:")
         for k in _ANALYSIS_KEYS:

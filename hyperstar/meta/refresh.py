@@ -35,7 +35,7 @@ from hyperstar._internal.locks import file_lock
 from hyperstar.exceptions import InvalidInputError
 from hyperstar.meta.dataset import FORMAT_VERSION, MANIFEST, RESULTS, repair_results, write_manifest
 
-__all__ = ["STALE_RESULTS", "refresh_changed_tasks"]
+__all__ = ["STALE_RESULTS", "check_recipes", "refresh_changed_tasks"]
 
 #: where the rows of a refreshed task go (beside ``results.jsonl``; never read as meta-data)
 STALE_RESULTS = "results.stale.jsonl"
@@ -120,6 +120,41 @@ def refresh_changed_tasks(out: str | Path, tasks: Sequence[str] | None = None, d
         manifest["tasks"] = [new_entries.get(t.get("name"), t) for t in entries]
         write_manifest(out, manifest)
         return changed
+
+
+def check_recipes(out: str | Path, progress: bool = False) -> dict[str, Any]:
+    """Does every task's recipe still build the images its cells ran on? Builds each task of the meta-dataset
+    in ``out`` from its recipe (never from the task cache) and compares its images digest with the recorded
+    one. Reads only (no lock: a running build may go on). Returns ``checked`` (tasks with a recipe and a
+    recorded digest), ``rebuilt_exactly``, ``changed`` (names), ``failed`` (``{task, error}``: a recipe that no
+    longer builds here, e.g. a Debian package that is not installed) and ``no_digest`` / ``no_recipe`` counts."""
+    from tqdm.auto import tqdm
+
+    from hyperstar.exceptions import HyperstarError
+    from hyperstar.meta.builder import images_digest
+    from hyperstar.suite import make_task
+
+    out = Path(out)
+    if not (out / MANIFEST).is_file():
+        raise InvalidInputError(f"'{out}' holds no meta-dataset (no {MANIFEST}).")
+    manifest = json.loads((out / MANIFEST).read_text())
+    entries = manifest.get("tasks", [])
+    resolution = int(manifest.get("resolution", 32))
+    todo = [t for t in entries if t.get("recipe") and t.get("images_digest")]
+    report: dict[str, Any] = {"checked": len(todo), "rebuilt_exactly": 0, "changed": [], "failed": [],
+                              "no_recipe": sum(not t.get("recipe") for t in entries),
+                              "no_digest": sum(bool(t.get("recipe")) and not t.get("images_digest") for t in entries)}
+    for entry in tqdm(todo, desc="rebuilding tasks", unit="task", disable=not progress, leave=False):
+        try:
+            task = make_task(entry["recipe"], resolution=resolution)
+        except HyperstarError as exc:  # a missing package, a moved folder: say so, check the others
+            report["failed"].append({"task": entry["name"], "error": str(exc).splitlines()[0]})
+            continue
+        if images_digest(task) == entry["images_digest"]:
+            report["rebuilt_exactly"] += 1
+        else:
+            report["changed"].append(entry["name"])
+    return report
 
 
 def _set_aside(out: Path, results: Path, lines: list[str], task_of: list[str | None], stale: set[str]) -> None:

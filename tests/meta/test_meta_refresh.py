@@ -141,3 +141,26 @@ def test_a_meta_dataset_of_the_first_format_is_refused_with_one_line(tmp_path):
     (tmp_path / MANIFEST).write_text(json.dumps({"format_version": 1, "tasks": [], "configs": []}))
     with pytest.raises(InvalidInputError, match="format version 1; refresh re-pins"):
         refresh_changed_tasks(tmp_path)
+
+
+def test_metadata_info_checks_that_every_recipe_rebuilds_its_images_and_names_those_that_do_not(
+        tmp_path, capsys, flat_folder):
+    from hyperstar.meta.refresh import check_recipes
+
+    folder, out, meta = _built(tmp_path, flat_folder)
+    suite_task, folder_task = meta.task_names
+    assert check_recipes(out) == {"checked": 2, "rebuilt_exactly": 2, "changed": [], "failed": [], "no_recipe": 0,
+                                  "no_digest": 0}
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["tasks"][0]["images_digest"] = "0" * 16          # the suite task's cells ran on other images
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(folder / "a" / "0.png")  # the folder was edited
+    got = check_recipes(out)
+    assert (got["rebuilt_exactly"], got["changed"]) == (0, [suite_task])
+    assert [f["task"] for f in got["failed"]] == [folder_task] and "changed since its recipe" in got["failed"][0]["error"]
+    assert main(["metadata", "info", str(out), "--check-recipes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recipes"] == got
+    assert main(["metadata", "info", str(out), "--check-recipes"]) == 0
+    text = capsys.readouterr().out
+    assert "recipes: 0 of 2 tasks rebuild" in text and f"other images now: {suite_task}" in text
+    assert f"does not build here: {folder_task}" in text
