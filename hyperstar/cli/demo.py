@@ -25,7 +25,8 @@ def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="recommend for a task the shipped recommender never saw, then run task-aware BOHB on it",
                        parents=[budget_flags("largest budget in epochs (default 9, as the meta-data)"), seed_flag()])
     p.add_argument("--task", default=None,
-                   help=f"shipped task to demo on (default {DEMO_TASK}, held out of the recommender's training)")
+                   help=f"shipped task to demo on (default {DEMO_TASK} if the recommender holds it out, else its "
+                        "first held-out task that needs no Debian package)")
     p.add_argument("--out", default="hyperstar-demo", help="output folder (default ./hyperstar-demo; replaced on rerun)")
     p.add_argument("--top", type=int, default=5, help="recommendations to show (default 5)")
     p.add_argument("--iterations", type=int, default=9,
