@@ -84,14 +84,6 @@ class DemoReport:
                 "meta_data_context": self.context}
 
 
-def needs_debian_packages(recipe) -> bool:
-    """Whether a task's recipe reads images from Debian packages (:mod:`hyperstar.suite.packaged`), which a
-    fresh machine may not have; the other families build from what ``pip install hyperstar[suite]`` installs."""
-    from hyperstar.suite.packaged import SOURCES
-
-    return recipe is not None and recipe.get("family") in SOURCES
-
-
 def pick_task(requested: str | None, meta, rec) -> tuple[str, str | None]:
     """The task to demo on, and a note when the recommender has seen it in training.
 
@@ -100,16 +92,17 @@ def pick_task(requested: str | None, meta, rec) -> tuple[str, str | None]:
     no held-out task, the first task (that builds without Debian packages, if one does).
     """
     from hyperstar.exceptions import InvalidInputError
+    from hyperstar.suite.packaged import reads_debian_packages
 
     holdout = [t for t in rec.holdout_tasks_ if t in meta.task_names]
     if requested is None:
         if DEMO_TASK in holdout:
             return DEMO_TASK, None
         recipes = dict(zip(meta.task_names, meta.recipes))
-        buildable = [t for t in holdout if not needs_debian_packages(recipes[t])]
+        buildable = [t for t in holdout if not reads_debian_packages(recipes[t])]
         if holdout:
             return (buildable or holdout)[0], None
-        first = next((t for t in meta.task_names if not needs_debian_packages(recipes[t])), meta.task_names[0])
+        first = next((t for t in meta.task_names if not reads_debian_packages(recipes[t])), meta.task_names[0])
         return first, "the recommender has no held-out tasks, so this one was seen in training"
     if requested not in meta.task_names:
         raise InvalidInputError(

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from hyperstar.cli.main import main
-from hyperstar.demo import DEMO_TASK, needs_debian_packages, pick_task
+from hyperstar.demo import DEMO_TASK, pick_task
+from hyperstar.suite.packaged import reads_debian_packages
 
 
 def _shipped_demo_task() -> tuple[str, dict]:
@@ -24,7 +25,7 @@ def _shipped_demo_task() -> tuple[str, dict]:
 def test_the_default_demo_task_is_held_out_and_builds_without_debian_packages():
     """`make demo` must run on a fresh machine: CI installs none of the packages the packaged families read."""
     name, recipe = _shipped_demo_task()
-    assert recipe is not None and not needs_debian_packages(recipe), name
+    assert recipe is not None and not reads_debian_packages(recipe), name
 
 
 def test_the_default_task_prefers_the_demo_task_then_a_held_out_task_built_without_packages():
