@@ -107,3 +107,14 @@ def test_demo_prints_its_report_stage_by_stage_and_writes_its_files(tmp_path, mo
     recs = json.loads((out / "recommendations.json").read_text())
     assert [r["rank"] for r in recs["recommendations"]] == [1, 2] and len(recs["similar_tasks"]) == 3
     assert (out / ".hyperstar-demo").is_file()
+
+
+def test_a_configuration_row_lines_up_with_the_header_for_every_schedule():
+    from hyperstar.cli.demo import CONFIG_HEADER, format_config_row
+    from hyperstar.space import default_configuration, default_space
+
+    base = default_configuration()
+    rows = [format_config_row({**base, "lr_schedule": schedule, "warmup": warmup})
+            for schedule in default_space()["lr_schedule"].choices for warmup in ("none", "linear")
+            if not (schedule == "slanted_triangular" and warmup == "linear")]  # that schedule takes no warmup
+    assert len(rows) == 7 and all(len(row) == len(CONFIG_HEADER) for row in rows), (rows, CONFIG_HEADER)
