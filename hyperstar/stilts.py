@@ -47,21 +47,23 @@ AUTO_TRAIN_SHARE = 0.6
 def choose_intermediate(task, recommender=None, meta=None, exclude: Sequence[str] = (),
                         max_images: float | None = None) -> tuple[dict[str, Any], float]:
     """``(recipe, similarity)`` of the known task the recommender finds most similar to ``task`` among those of
-    ``meta`` with a recipe, leaving out the names in ``exclude`` (e.g. the target itself when it is known) and,
+    ``meta`` with a recipe that builds here (a family read from Debian packages needs them installed, at the
+    versions the recipe pins), leaving out the names in ``exclude`` (e.g. the target itself when it is known) and,
     with ``max_images``, tasks with more images than that (their ``n_images`` descriptor)."""
     from hyperstar.meta import load_meta_dataset
     from hyperstar.ranking import Recommender
+    from hyperstar.suite.packaged import builds_here
 
     recommender = recommender if recommender is not None else Recommender.default()
     meta = meta if meta is not None else load_meta_dataset()
     sizes = dict(zip(meta.task_names, meta.descriptors[:, meta.descriptor_names.index("n_images")]
                      if "n_images" in meta.descriptor_names else [0] * meta.n_tasks))
     recipes = {n: r for n, r in zip(meta.task_names, meta.recipes) if r is not None and n not in set(exclude)
-               and (max_images is None or sizes[n] <= max_images)}
+               and (max_images is None or sizes[n] <= max_images) and builds_here(r)}
     if not recipes:
         raise InvalidInputError("No known task with a recipe to fine-tune on first: the meta-data has only imported "
-                                "tasks, or all are excluded or too large for the budget. Name an intermediate task, "
-                                "or raise max_budget.")
+                                "tasks, or all are excluded, too large for the budget or read from Debian packages "
+                                "not installed here. Name an intermediate task, or raise max_budget.")
     for name, sim in recommender.similar_tasks(task, k=len(recommender.task_names_)):
         if name in recipes:
             return dict(recipes[name]), float(sim)

@@ -12,7 +12,8 @@ from hyperstar._version import __version__
 from hyperstar.cli._common import budget_flags, quiet_hpbandster, seed_flag, sigterm_as_interrupt
 from hyperstar.demo import DEMO_TASK
 
-CONFIG_HEADER = (f"{'optim':<6} {'lr':>7} {'mom':>4} {'wd':>5} {'bs':>3} {'train_mode':<12} {'schedule':<14} "
+#: the schedule column fits space version 2's longest, "slanted_triangular" (which takes no warmup)
+CONFIG_HEADER = (f"{'optim':<6} {'lr':>7} {'mom':>4} {'wd':>5} {'bs':>3} {'train_mode':<12} {'schedule':<18} "
                  f"{'l2sp':>5}")
 
 #: how the generator's ``source`` of a configuration reads
@@ -25,7 +26,8 @@ def add_demo(sub) -> None:
     p = sub.add_parser("demo", help="recommend for a task the shipped recommender never saw, then run task-aware BOHB on it",
                        parents=[budget_flags("largest budget in epochs (default 9, as the meta-data)"), seed_flag()])
     p.add_argument("--task", default=None,
-                   help=f"shipped task to demo on (default {DEMO_TASK}, held out of the recommender's training)")
+                   help=f"shipped task to demo on (default {DEMO_TASK} if the recommender holds it out, else its "
+                        "first held-out task that needs no Debian package)")
     p.add_argument("--out", default="hyperstar-demo", help="output folder (default ./hyperstar-demo; replaced on rerun)")
     p.add_argument("--top", type=int, default=5, help="recommendations to show (default 5)")
     p.add_argument("--iterations", type=int, default=9,
@@ -41,7 +43,7 @@ def format_config_row(c: dict[str, Any]) -> str:
     l2sp = f"{c['l2sp_strength']:.0e}" if "l2sp_strength" in c else "-"
     sched = c["lr_schedule"] + ("+warmup" if c.get("warmup") == "linear" else "")
     return (f"{c['optimizer']:<6} {c['lr']:>7.1e} {mom:>4} {wd:>5} {c['batch_size']:>3} {c['train_mode']:<12} "
-            f"{sched:<14} {l2sp:>5}")
+            f"{sched:<18} {l2sp:>5}")
 
 
 def describe_source(info: dict[str, Any]) -> str:

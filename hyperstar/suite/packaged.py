@@ -66,7 +66,7 @@ from hyperstar.suite._debian import (
 
 __all__ = [
     "SOURCES", "ICON_THEMES", "DebianPackageError", "PackagedSource",
-    "register_packaged_family", "class_counts", "installed_version",
+    "register_packaged_family", "class_counts", "installed_version", "reads_debian_packages", "builds_here",
 ]
 
 
@@ -239,6 +239,28 @@ def _source(family: str) -> PackagedSource:
 
 def _packages(src: PackagedSource, params: dict) -> list[str]:
     return list(dict.fromkeys(pkg for pkg, _ in _selected_parts(src, params)))
+
+
+def reads_debian_packages(recipe: dict | None) -> bool:
+    """Whether a task recipe (a dict) reads its images from Debian packages, which a fresh machine may lack; the
+    other families build from what ``pip install 'hyperstar[suite]'`` installs."""
+    return recipe is not None and recipe.get("family") in SOURCES
+
+
+def builds_here(recipe: dict | None) -> bool:
+    """Whether a task recipe's images can be built on this machine: the Debian packages it reads (if any) are
+    installed, at the versions the recipe pins. ``None`` (an imported task, without images) never builds."""
+    if recipe is None:
+        return False
+    if not reads_debian_packages(recipe):
+        return True
+    src = SOURCES[recipe["family"]]
+    params = {**{k: spec.default for k, spec in src.extra_spec.items()}, **(recipe.get("params") or {})}
+    try:
+        check_packages(_packages(src, params), params.get("versions"), src.family)
+    except DebianPackageError:
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------- rendering

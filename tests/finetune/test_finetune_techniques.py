@@ -2,6 +2,7 @@
 (each keeps the fixed-horizon prefix guarantee), WiSE-FT's evaluation and export, and the shifted split."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -182,3 +183,28 @@ def test_shifted_split_is_fixed_and_corrupts_every_image():
     assert all(not torch.equal(a[i], x[i]) for i in range(len(x)))
     assert not torch.equal(shifted_images(x, seed=1), a)
     assert math.isfinite(float(a.float().mean()))
+
+
+# --------------------------------------------------------------------------- STILTs
+
+
+def test_stilts_auto_takes_the_most_similar_known_task_that_builds_here(monkeypatch):
+    import numpy as np
+
+    from hyperstar.stilts import choose_intermediate
+    from hyperstar.suite import TaskRecipe, _debian
+
+    recipes = {"drawn": TaskRecipe("wesnoth_units", {"n_classes": 2}).to_dict(),
+               "glyph": TaskRecipe("glyphs", {"n_classes": 2, "per_class": 5}).to_dict(),
+               "big": TaskRecipe("shapes", {"n_classes": 2, "per_class": 500}).to_dict()}
+    meta = SimpleNamespace(task_names=list(recipes), recipes=list(recipes.values()), descriptor_names=["n_images"],
+                           descriptors=np.array([[20.0], [10.0], [1000.0]]), n_tasks=3)
+    order = [("drawn", 0.9), ("big", 0.8), ("glyph", 0.5)]
+    rec = SimpleNamespace(task_names_=list(recipes), similar_tasks=lambda task, k: order[:k])
+    monkeypatch.setattr(_debian, "installed_version", lambda package: "1:1.16.9-1")
+    assert choose_intermediate(None, rec, meta)[0]["name"] == recipes["drawn"]["name"]
+    monkeypatch.setattr(_debian, "installed_version", lambda package: None)  # a fresh machine: no Debian package
+    assert choose_intermediate(None, rec, meta) == (recipes["big"], 0.8)
+    assert choose_intermediate(None, rec, meta, max_images=100) == (recipes["glyph"], 0.5)
+    with pytest.raises(InvalidInputError, match="not installed here"):
+        choose_intermediate(None, rec, meta, exclude=["glyph", "big"])

@@ -27,7 +27,7 @@ TINY = ["--backbone", "smallcnn_tiny", "--weights", "none", "--resolution", "16"
 
 def make_synthetic_meta(out: Path, n_tasks: int = 6, n_configs: int = 20, max_budget: int = 3, seed: int = 0):
     """Two task families with opposite tastes: 'a' tasks like high learning rates, 'b' tasks low ones."""
-    # over the space of version 1 (the shipped meta-data's), so its configurations are the ones the tests were
+    # over the space of version 1 (meta-data v1's), so its configurations are the ones the tests were
     # written for; the runs read them as version-2 configurations with the techniques off
     configs = sample_configurations(default_space(version=1), n=n_configs, seed=seed)
     tasks = [{"name": f"task{t}", "family": "a" if t % 2 == 0 else "b", "recipe": None, "descriptors": {"x": float(t)}}

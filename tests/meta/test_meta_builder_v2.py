@@ -18,6 +18,7 @@ from hyperstar.meta.builder import (
 )
 from hyperstar.meta.dataset import MANIFEST, RESULTS, load_meta_dataset, read_records
 from hyperstar.space import DEFAULT_CONFIG, default_space, validate_configuration
+from shipped_v1 import v1_folder
 
 TINY = dict(n_configs=2, max_budget=1, backbone="smallcnn_tiny", weights=None, resolution=16, progress=False)
 
@@ -29,7 +30,7 @@ def recipes(n=3):
 
 
 def test_the_version_1_design_is_the_shipped_one_byte_for_byte():
-    shipped = load_meta_dataset().manifest
+    shipped = load_meta_dataset(v1_folder()).manifest
     design = design_configurations(len(shipped["configs"]) - 1, seed=shipped["config_seed"], space_version=1)
     assert json.dumps(design, sort_keys=True) == json.dumps([c["config"] for c in shipped["configs"]], sort_keys=True)
 

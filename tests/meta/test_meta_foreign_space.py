@@ -19,6 +19,7 @@ from hyperstar.cli.main import main
 from hyperstar.exceptions import ConfigurationWarning, InvalidInputError, MetaDataError
 from hyperstar.meta import analyze_meta_dataset, import_table, load_meta_dataset
 from hyperstar.meta.dataset import MANIFEST
+from hyperstar.meta.validate import manifest_space_version
 from hyperstar.space import default_space, feature_names, same_space, space_from_json, space_to_json, validate_configuration
 
 MODELS = ("resnet18", "resnet34", "resnet50")
@@ -178,8 +179,10 @@ def test_info_without_hyperstars_default_configuration(tmp_path, capsys):
 def test_the_shipped_meta_dataset_keeps_hyperstars_space_and_its_default():
     meta = load_meta_dataset()
     assert "space" not in meta.manifest and not meta.own_space and meta.default_index == 0
-    # hyperstar's space of version 1 (format-1 meta-data predates the fine-tuning techniques)
-    assert meta.config_vectors().shape == (meta.n_configs, len(feature_names(default_space(version=1))))
+    # hyperstar's space of the version the manifest names (version 1 for format-1 meta-data, which predates the
+    # fine-tuning techniques)
+    version = manifest_space_version(meta.manifest)
+    assert meta.config_vectors().shape == (meta.n_configs, len(feature_names(default_space(version=version))))
     assert "mean_best_minus_default" in analyze_meta_dataset(meta)
 
 

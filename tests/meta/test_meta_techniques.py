@@ -12,6 +12,7 @@ from hyperstar.finetune.wiseft import WISE_ALPHAS
 from hyperstar.meta.builder import build_meta_dataset
 from hyperstar.meta.dataset import MANIFEST, RESULTS, WISE_SPLITS, load_meta_dataset
 from hyperstar.space import default_space, same_space
+from shipped_v1 import v1_folder
 
 TINY = dict(n_configs=1, max_budget=2, noise_configs=0, backbone="smallcnn_tiny", weights=None, resolution=16)
 
@@ -46,7 +47,7 @@ def test_a_bad_wise_ft_row_is_refused(tmp_path):
 
 
 def test_the_shipped_format_1_meta_data_reads_over_the_version_1_space(tmp_path):
-    meta = load_meta_dataset()
+    meta = load_meta_dataset(v1_folder())
     assert meta.manifest["format_version"] == 1
     assert same_space(meta.space, default_space(version=1)) and not meta.own_space
     assert meta.default_index == 0 and np.isnan(meta.wise_ft).all()

@@ -1,5 +1,5 @@
-"""The search space's versions: version 2 adds the fine-tuning techniques with exact conditions; version 1 (the
-shipped meta-data's and recommender's) is unchanged; a configuration without the new keys reads as "off"."""
+"""The search space's versions: version 2 adds the fine-tuning techniques with exact conditions; version 1 (meta-data
+v1's and the recommender fitted on it) is unchanged; a configuration without the new keys reads as "off"."""
 
 import warnings
 
@@ -15,7 +15,7 @@ from hyperstar.space import (
     validate_configuration,
 )
 
-#: the encoding the shipped recommender was fitted on (version 1), column by column
+#: the encoding of version 1 (the recommender fitted on meta-data v1 ranks over it), column by column
 V1_FEATURES = [
     "augment", "batch_size", "hflip=yes", "hflip=no", "label_smoothing", "lr", "lr_schedule=constant",
     "lr_schedule=cosine", "lr_schedule=step", "optimizer=sgd", "optimizer=adamw", "train_mode=full",

@@ -119,6 +119,21 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch):
         make_task(TaskRecipe("wesnoth_units", {"n_classes": 2, "per_class": 5}))
 
 
+def test_builds_here_needs_the_packages_a_recipe_reads_at_the_versions_it_pins(monkeypatch):
+    installed = {"wesnoth-1.16-data": "1:1.16.9-1", "tango-icon-theme": "0.8.90-11"}
+    monkeypatch.setattr(_debian, "installed_version", installed.get)
+    glyphs = TaskRecipe("glyphs", {"n_classes": 2, "per_class": 5}).to_dict()
+    units = TaskRecipe("wesnoth_units", {"n_classes": 2}).to_dict()
+    assert not packaged.reads_debian_packages(glyphs) and packaged.builds_here(glyphs)
+    assert packaged.reads_debian_packages(units) and packaged.builds_here(units)
+    pinned = {**units, "params": {**units["params"], "versions": {"wesnoth-1.16-data": "1:1.16.8-1"}}}
+    assert not packaged.builds_here(pinned)  # another version is installed: other images
+    # an icon recipe reads only the themes it names (the default: every theme, most not installed here)
+    assert packaged.builds_here(TaskRecipe("icons", {"themes": ["tango"]}).to_dict())
+    assert not packaged.builds_here(TaskRecipe("icons", {}).to_dict())
+    assert not packaged.builds_here(None) and not packaged.reads_debian_packages(None)  # an imported task
+
+
 def _needs_cairosvg() -> None:
     """Skip unless cairosvg imports: it needs the suite extra and the system's cairo library (libcairo2)."""
     try:
