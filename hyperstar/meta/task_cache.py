@@ -1,8 +1,7 @@
 """A disk cache of built tasks, addressed by the digest of their pixels (what a build's manifest records).
 
-Building a task of the v2 suite renders it or reads and deduplicates hundreds of package files: 2 to 35 s
-a task, paid again by every worker of every resumed build and by every benchmark run. A task whose manifest
-records ``images_digest`` D is stored once as ``<dir>/<D>-<resolution>.npz`` (:meth:`hyperstar.data.Task.save`:
+Building a task of the v2 suite renders it or reads and deduplicates hundreds of package files, paid again
+by every worker of every resumed build and by every benchmark run. A task whose manifest records ``images_digest`` D is stored once as ``<dir>/<D>-<resolution>.npz`` (:meth:`hyperstar.data.Task.save`:
 plain arrays and JSON, no pickle) and read back from there. Addressed by content, it cannot serve other
 images: a file is used only when the images it holds hash to D again (checked on every read; a file that does
 not is removed and the task is built anew). It does not stand in for the recipe: ``hyperstar metadata
@@ -10,8 +9,7 @@ refresh`` always builds from the recipe, which is what tells whether a source ch
 cached (reading them is quick, and a changed folder must be refused).
 
 The folder is ``HYPERSTAR_TASK_CACHE_DIR`` when set (``off``: no cache), else ``$XDG_CACHE_HOME/hyperstar/tasks``
-(``~/.cache/hyperstar/tasks``). Entries are a few MB a task (the 68 v2 tasks: about 150 MB); delete the
-folder to free it.
+(``~/.cache/hyperstar/tasks``). Entries are a few MB a task; delete the folder to free it.
 """
 
 from __future__ import annotations
