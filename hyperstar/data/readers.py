@@ -84,7 +84,8 @@ def _progress(iterable: Iterable, enabled: bool, total: int, desc: str) -> Itera
 
 
 def _warn(message: str, stacklevel: int) -> None:
-    logger.warning(message)
+    # a warning, not also a log record: the CLI shows warnings as one line each, and a log record besides
+    # printed every skipped-file notice twice
     warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
 
