@@ -284,7 +284,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
             print(f"estimate: {est['cells_to_run']} cells x {est['seconds_per_cell']:.1f} s / {est['workers']} workers "
                   f"= {est['estimated_hours']:.2f} h ({est['estimated_hours'] / 24:.2f} days)")
         return 0
-    meta = build_meta_dataset(args.out, recipes=recipes, progress=stderr_tty(), max_hours=args.max_hours, **plan)
+    meta = build_meta_dataset(args.out, recipes=recipes, progress=stderr_tty() or "lines", max_hours=args.max_hours, **plan)
     info = meta.info()
     from hyperstar.meta.analysis import planned_cells
 

@@ -46,6 +46,7 @@ import numpy as np
 
 from hyperstar._internal.locks import file_lock
 from hyperstar._internal.paths import resolve_weights
+from hyperstar._internal.progress import LineProgress
 from hyperstar._internal.provenance import code_version, file_digest, machine_description
 from hyperstar._internal.validation import check_choice, check_int, check_seed
 from hyperstar.exceptions import InvalidInputError
@@ -457,7 +458,7 @@ def build_meta_dataset(
     resolution: int = 32,
     split_seed: int = 0,
     device: str = "auto",
-    progress: bool | None = None,
+    progress: bool | str | None = None,
     max_cells: int | None = None,
     space_version: int = SPACE_VERSION,
     seeds: int | None = None,
@@ -476,7 +477,9 @@ def build_meta_dataset(
     ``0..N-1``; without it (the first builds' plan) every configuration runs with seed 0 and the first
     ``noise_configs`` also with seed 1. ``order`` is the order of the cells (:data:`CELL_ORDERS`; the default,
     configuration-major, leaves whole configurations over every task when a build stops early).
-    ``n_workers=0`` runs in this process. ``max_cells`` stops after that many new cells (``0``: only write the
+    ``n_workers=0`` runs in this process. ``progress``: a tqdm bar (``True``; default: when stderr is a
+    terminal), nothing (``False``), or ``"lines"``: a plain line with the rate and time left every ten minutes
+    (what the CLI writes when stderr is not a terminal, e.g. under ``nohup``). ``max_cells`` stops after that many new cells (``0``: only write the
     manifest); ``max_hours`` starts no cell after that many hours and returns when the cells in flight are
     written (no half cell). ``space_version`` picks the default space the design is drawn from (1: the space
     of the shipped meta-data, without the fine-tuning techniques). Every row records WiSE-FT's accuracies at
@@ -532,9 +535,12 @@ def _run(cells, results: Path, n_done: int, n_workers: int, threads_per_worker: 
         progress = sys.stderr.isatty()
     from tqdm.auto import tqdm
 
-    # tqdm's rate counts only the cells of this run (initial is excluded), so the ETA is honest on a resume
-    bar = tqdm(total=n_done + len(cells), initial=n_done, desc="meta-data", unit="cell", disable=not progress,
-               smoothing=0.05)
+    # both rates count only the cells of this run (initial is excluded), so the ETA is honest on a resume
+    if progress == "lines":  # not on a terminal (nohup, a log file): a plain line every few minutes
+        bar = LineProgress(total=n_done + len(cells), initial=n_done, desc="meta-data", unit="cell")
+    else:
+        bar = tqdm(total=n_done + len(cells), initial=n_done, desc="meta-data", unit="cell", disable=not progress,
+                   smoothing=0.05)
     try:
         if n_workers == 0:
             _init_worker(threads_per_worker)

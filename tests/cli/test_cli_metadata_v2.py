@@ -82,3 +82,17 @@ def test_dry_run_prints_cells_and_the_estimate_and_writes_nothing(tmp_path, caps
     est = json.loads(capsys.readouterr().out)
     assert est["cells_to_run"] == 12 and est["timed_cells"] == 2
     assert not out.exists()
+
+
+def test_a_build_whose_stderr_is_not_a_terminal_writes_plain_progress_lines(tmp_path, capsys, monkeypatch):
+    import functools
+
+    from hyperstar._internal.progress import LineProgress
+
+    monkeypatch.setattr("hyperstar.meta.builder.LineProgress", functools.partial(LineProgress, first=0, every=0))
+    out = tmp_path / "m"
+    code = main(["metadata", "build", "--out", str(out), "--tasks", "tiny-shapes-3c-10s", "--no-literature-recipes",
+                 "--seeds", "1", *FAST])
+    err = capsys.readouterr().err
+    assert code == 0 and "\r" not in err  # capsys' stderr is no terminal: lines, not a redrawn bar
+    assert "meta-data: 1/2 cells (50.0%), 1 in" in err and "meta-data: 2/2 cells (100.0%)" in err
