@@ -520,4 +520,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from bench_common import fixed_hash_seed
+
+    fixed_hash_seed()  # the peers' proposals (SMAC3's) depend on the str hash seed
     main()

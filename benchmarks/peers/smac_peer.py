@@ -21,11 +21,14 @@ def run(oracle, seed: int, initial: list[dict] | None = None) -> dict:
                             max_budget=oracle.max_budget, seed=int(seed), output_directory=tmp)
         extra = smac_initial_design(oracle.space, initial, k=len(initial)) if initial else None
         design = MultiFidelityFacade.get_initial_design(scenario, additional_configs=extra)
-        smac = MultiFidelityFacade(scenario, lambda config, seed=0, budget=1: 0.0, initial_design=design,
+        model = MultiFidelityFacade.get_model(scenario)  # the facade's default random forest, ...
+        model._rf_opts["n_jobs"] = 1  # ... on one thread: the same trees (seeded per tree), without joblib's
+        # thread pool, which oversubscribed the cores beside the benchmark's other processes
+        smac = MultiFidelityFacade(scenario, lambda config, seed=0, budget=1: 0.0, initial_design=design, model=model,
                                    intensifier=Hyperband(scenario, eta=3, seed=int(seed)), overwrite=True,
                                    logging_level=40)
         while not oracle.done:
             info = smac.ask()
             acc = oracle.evaluate(dict(info.config), info.budget)
-            smac.tell(info, TrialValue(cost=1.0 - acc))
+            smac.tell(info, TrialValue(cost=1.0 - acc), save=False)  # no runhistory JSON rewritten per trial
     return {"n_initial": len(initial or [])}

@@ -83,3 +83,22 @@ def test_paired_comparison_counts_ties_within_half_an_epoch():
     assert (r["wins"], r["ties"], r["losses"], r["n_tasks"]) == (2, 1, 1, 4)
     assert 0.0 < r["p"] <= 1.0
     assert np.isfinite(r["p"])
+
+
+def test_the_hpo_benchmarks_run_under_one_fixed_hash_seed_whatever_the_caller_set():
+    """SMAC3's proposals depend on the str hash seed; hpo_peers / hpo_tabular re-start under a fixed one."""
+    import os
+    import subprocess
+
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import bench_common; bench_common.fixed_hash_seed(); "
+            "import os; print(os.environ['PYTHONHASHSEED'], hash('hyperstar'), sys.argv[2])")
+    outs = set()
+    for caller_seed in ("1", "2", None):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+        if caller_seed is not None:
+            env["PYTHONHASHSEED"] = caller_seed
+        run = subprocess.run([sys.executable, "-c", code, str(BENCH), "an argument"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        outs.add(run.stdout.strip())
+    assert len(outs) == 1 and outs.pop().startswith("0 ") and "an argument" in run.stdout
