@@ -77,6 +77,10 @@ METHODS: dict[str, dict] = {
     "smac_mf_hyperstar": dict(kind="smac", knowledge="hyperstar", label="SMAC3 MF, hyperstar top-10 initial design"),
 }
 SUBJECTS = ("hyperstar_hb", "hyperstar_bohb")
+#: the peers whose own overhead per trial makes up most of a full run (SMAC3's forest, NePS's brackets, BOHB's
+#: KDEs: 90% of the seconds per task and seed on v1); ``--peer-seeds`` may give them fewer seeds than the rest
+EXPENSIVE = ("bohb", "smac_mf", "priorband_portfolio", "priorband_hyperstar", "hb_prior_hyperstar",
+             "smac_mf_hyperstar")
 TOLERANCES = (0.5, 1.0)
 PEER_PACKAGES = ("hpbandster", "ConfigSpace", "optuna", "smac", "neural-pipeline-search", "dehb", "torch")
 
@@ -91,6 +95,11 @@ def versions() -> dict[str, str | None]:
         except md.PackageNotFoundError:
             out[p] = None
     return out
+
+
+def seeds_of(method: str, seeds: int, peer_seeds: int | None) -> int:
+    """Seeds ``0..n-1`` that ``method`` runs: ``peer_seeds`` (at most ``seeds``) for the :data:`EXPENSIVE` peers."""
+    return min(seeds, peer_seeds) if peer_seeds is not None and method in EXPENSIVE else seeds
 
 
 def protocol_of(method: str, protocol: str) -> str:
@@ -318,17 +327,22 @@ def plot(summary: dict, s: dict, path: Path, partial: bool) -> None:
 
 
 def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tasks: list[int], seeds: int, s: dict,
-           out: Path, name: str, command: str) -> dict:
+           out: Path, name: str, command: str, peer_seeds: int | None = None) -> dict:
     B = int(s["budget"])
     summary = summarize(rows, methods, protocols, s)
-    expected = sum(len(tasks) * seeds for m in methods for P in {protocol_of(m, P) for P in protocols})
+    expected = sum(len(tasks) * seeds_of(m, seeds, peer_seeds) for m in methods
+                   for P in {protocol_of(m, P) for P in protocols})
+    fewer = [m for m in methods if seeds_of(m, seeds, peer_seeds) < seeds]
+    seed_note = f"{seeds} seeds per method and protocol" + (
+        f"; {seeds_of(fewer[0], seeds, peer_seeds)} for " + ", ".join(f"`{m}`" for m in fewer)
+        + " (`--peer-seeds`: their own overhead per trial is most of a full run's cost)" if fewer else "")
     partial = len(rows) < expected
     lines = [f"# HPO on stored curves: task-aware Hyperband vs the peers, LOTO and LOFO{' [PARTIAL]' if partial else ''}", "",
              f"Command: `{command}` (`--report-only` rewrites this from `{name}_rows.jsonl`).  ",
              f"Meta-dataset `{meta.path.name}` ({meta.n_tasks} tasks, {len(set(meta.families))} families, "
              f"{meta.n_configs} configurations, {meta.max_budget} epochs). Total budget {B} epochs per run; rungs "
              f"{s['min_budget']:g}..{s['max_budget']} epochs, eta {s['eta']:g}. Runs: {len(rows)} of {expected} "
-             f"({len(tasks)} tasks x {seeds} seeds per method and protocol).  ",
+             f"({len(tasks)} tasks x {seed_note}).  ",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items() if v) + ".", "",
              "Epochs to target = epochs trained until the incumbent (best at the maximum budget) is within 0.5 / 1 "
              "point of the task's best stored configuration; runs that miss count as +inf in the median and as the "
@@ -376,9 +390,11 @@ def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tas
                   f"{100 * b['reached_fraction']:.0f}%, {ht.fmt_budget(b['median'], B)}, {b['censored_mean']:.0f}."]
     per_unit = sum(d["seconds_mean"] * (1 if not METHODS[m]["knowledge"] else len(summary))
                    for m, d in res0["methods"].items() if m in methods)
+    full = sum(d["seconds_mean"] * (1 if not METHODS[m]["knowledge"] else len(summary)) * seeds_of(m, seeds, peer_seeds)
+               for m, d in res0["methods"].items() if m in methods) * len(tasks)
     lines += ["", f"Size: one (task, seed) of every method and protocol costs about {per_unit:.0f} s of one core; the "
-              f"full run ({len(tasks)} tasks x {seeds} seeds) about {per_unit * len(tasks) * seeds / 3600:.1f} "
-              "process-hours (SMAC3 and BOHB dominate)."]
+              f"run asked for ({len(tasks)} tasks x {seed_note}) about {full / 3600:.1f} process-hours at these rates "
+              "(SMAC3, NePS and BOHB dominate)."]
     lines += ["", "Mean seconds per run: " + ", ".join(
         f"`{m}` {d['seconds_mean']:.1f}" for m, d in res0["methods"].items()) + ".", "",
               f"![anytime regret]({name}_regret.png)", ""]
@@ -389,6 +405,28 @@ def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tas
     ht._write_json(out / f"{name}.json", {"settings": s, "command": command, "versions": versions(), "n_runs": len(rows),
                                           "n_runs_expected": expected, "partial": partial, "summary": ht._plain(plain)})
     return {"partial": partial, "n_runs": len(rows), "expected": expected}
+
+
+def dry_run(jobs: list[tuple], rows: list[dict], n_tasks: int, workers: int) -> None:
+    """The runs to do per method and their estimated cost: each method's mean seconds per run over the stored
+    rows (any meta-dataset; a method without rows is counted as unknown)."""
+    by_method: dict[str, list[float]] = {}
+    for r in rows:
+        by_method.setdefault(r["method"], []).append(float(r["seconds"]))
+    todo: dict[str, int] = {}
+    for _, _, m, _ in jobs:
+        todo[m] = todo.get(m, 0) + 1
+    total, unknown = 0.0, []
+    print(f"hpo_peers --dry-run: {len(jobs)} runs to do over {n_tasks} tasks")
+    for m, n in todo.items():
+        sec = float(np.mean(by_method[m])) if by_method.get(m) else None
+        if sec is None:
+            unknown.append(m)
+        total += n * (sec or 0.0)
+        print(f"  {m:22s} {n:6d} runs x {'?' if sec is None else f'{sec:.1f}'} s")
+    print(f"about {total / 3600:.1f} process-hours, {total / 3600 / max(workers, 1):.1f} h on {workers} processes"
+          + (f" (plus {', '.join(unknown)}: no stored rows to time them)" if unknown else "")
+          + "; the stored rows' seconds come from the machine and meta-dataset they ran on.")
 
 
 def reproduce(rows: list[dict], rankings: dict, meta_path: str, s: dict, n: int) -> None:
@@ -421,6 +459,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meta", default=None, help="meta-dataset folder (default: the shipped one)")
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--peer-seeds", type=int, default=None, metavar="K",
+                        help="only seeds 0..K-1 for the expensive peers (" + ", ".join(EXPENSIVE) + "); the report "
+                             "says so (default: --seeds for every method)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the runs still to do and their estimated process-hours (from the stored rows' "
+                             "seconds per method), and exit")
     parser.add_argument("--tasks", type=int, default=None, help="only N held-out tasks, evenly spread (quick checks)")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--protocols", nargs="*", default=list(PROTOCOLS), choices=PROTOCOLS)
@@ -471,7 +515,7 @@ def main() -> None:
         rows = {}
         for r in read_records(rows_path):
             if r.get("settings") != run_key or r["method"] not in METHODS or r["task"] not in names \
-                    or r["seed"] >= args.seeds:
+                    or r["seed"] >= seeds_of(r["method"], args.seeds, args.peer_seeds):
                 continue
             if METHODS[r["method"]]["knowledge"] == "hyperstar" and \
                     r.get("ranking_hash") != hashes.get(r["protocol"], {}).get(r["task"], r.get("ranking_hash")):
@@ -484,8 +528,12 @@ def main() -> None:
         return
     if not args.report_only:
         done = {(r["method"], r["protocol"], r["task"], r["seed"]) for r in finished()}
-        jobs = sorted({(seed, t, m, protocol_of(m, P)) for seed in range(args.seeds) for t in tasks for m in args.methods
+        jobs = sorted({(seed, t, m, protocol_of(m, P)) for m in args.methods
+                       for seed in range(seeds_of(m, args.seeds, args.peer_seeds)) for t in tasks
                        for P in args.protocols if (m, protocol_of(m, P), meta.task_names[t], seed) not in done})
+        if args.dry_run:
+            dry_run(jobs, read_records(rows_path), meta.n_tasks, args.workers)
+            return
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("MKL_NUM_THREADS", "1")
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -513,7 +561,8 @@ def main() -> None:
                     el = time.monotonic() - start
                     print(f"hpo_peers: {n}/{len(futures)} runs, {el / 60:.1f} min, about "
                           f"{el / n * (len(futures) - n) / 60:.0f} min left", file=sys.stderr, flush=True)
-    result = report(meta, finished(), args.methods, args.protocols, tasks, args.seeds, s, out, args.name, command)
+    result = report(meta, finished(), args.methods, args.protocols, tasks, args.seeds, s, out, args.name, command,
+                    args.peer_seeds)
     print((out / f"{args.name}.md").read_text())
     if result["partial"]:
         print(f"hpo_peers: partial ({result['n_runs']} of {result['expected']} runs).", file=sys.stderr)
