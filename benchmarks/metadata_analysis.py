@@ -45,7 +45,7 @@ from metadata_analysis_report import elr_plot, heatmap, report, summarise  # noq
 
 from hyperstar import load_meta_dataset  # noqa: E402
 from hyperstar.exceptions import InvalidInputError  # noqa: E402
-from hyperstar.meta.analysis import analyze_meta_dataset, good_config_cells  # noqa: E402
+from hyperstar.meta.analysis import analyze_meta_dataset, good_config_cells, validation_images  # noqa: E402
 from hyperstar.meta.dataset import MetaDataset  # noqa: E402
 from hyperstar.space import effective_learning_rate  # noqa: E402
 
@@ -163,12 +163,24 @@ def seed_noise_cells(meta: MetaDataset, tasks: np.ndarray | None = None) -> dict
     ok = np.isfinite(runs)
     n = ok.sum(axis=0)
     cells = np.argwhere(n >= 2)
-    mad, var = [], []
+    mad, var, pair = [], [], []
     for t, c in cells:
         v = runs[ok[:, t, c], t, c]
         mad.append(abs(v[0] - v[1]))
         var.append(v.var(ddof=1))
-    return {"cells": cells, "mean_abs_diff": np.asarray(mad), "variance": np.asarray(var), "n_seeds": n}
+        pair.append((v[0] + v[1]) / 2)
+    return {"cells": cells, "mean_abs_diff": np.asarray(mad), "variance": np.asarray(var), "n_seeds": n,
+            "pair_mean": np.asarray(pair)}
+
+
+def validation_floor(pair_mean: np.ndarray, n_val: np.ndarray) -> np.ndarray:
+    """Per cell: the mean |difference| two runs at the cell's accuracy ``p`` would show from the validation set's
+    size ``n`` alone, were their errors on its images independent: E|X - Y| for X, Y ~ Binomial(n, p) / n, in the
+    normal approximation sqrt(2 p (1 - p) / n) * sqrt(2 / pi). Real runs share their easy and hard images, so
+    this over-states the part of the seed noise that the finite validation set makes; a family whose measured
+    noise is near it cannot get much quieter without more validation images."""
+    p = np.clip(np.asarray(pair_mean, dtype=float), 0.0, 1.0)
+    return np.sqrt(2.0 * p * (1.0 - p) / np.asarray(n_val, dtype=float)) * math.sqrt(2.0 / math.pi)
 
 
 def noise_row(meta: MetaDataset, tasks: np.ndarray) -> dict[str, Any]:
@@ -189,6 +201,14 @@ def noise_row(meta: MetaDataset, tasks: np.ndarray) -> dict[str, Any]:
         top = good_config_cells(meta)[tasks][tuple(cells["cells"].T)]  # the configurations other tasks rank first
         row.update(top_quartile_cells=int(top.sum()),
                    top_quartile_mean_abs_diff=float(mad[top].mean()) if top.any() else math.nan)
+        by_name = dict(zip((t.get("name") for t in meta.manifest.get("tasks", [])), validation_images(meta)))
+        n_val = np.array([by_name.get(meta.task_names[t]) for t in tasks], dtype=float)  # None: nan (a subset's
+        # manifest keeps every task, so by name)
+        cell_n = n_val[cells["cells"][:, 0]]  # cells index into ``tasks``
+        known = np.isfinite(cell_n) & (cell_n > 0)
+        row["median_val_images"] = float(np.median(n_val[np.isfinite(n_val)])) if np.isfinite(n_val).any() else math.nan
+        row["val_floor_mean_abs_diff"] = (float(100 * validation_floor(cells["pair_mean"][known], cell_n[known]).mean())
+                                          if known.any() else math.nan)
     return row
 
 
