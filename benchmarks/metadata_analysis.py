@@ -45,7 +45,12 @@ from metadata_analysis_report import elr_plot, heatmap, report, summarise  # noq
 
 from hyperstar import load_meta_dataset  # noqa: E402
 from hyperstar.exceptions import InvalidInputError  # noqa: E402
-from hyperstar.meta.analysis import analyze_meta_dataset, good_config_cells, validation_images  # noqa: E402
+from hyperstar.meta.analysis import (  # noqa: E402
+    analyze_meta_dataset,
+    good_config_cells,
+    validation_floor,
+    validation_images,
+)
 from hyperstar.meta.dataset import MetaDataset  # noqa: E402
 from hyperstar.space import effective_learning_rate  # noqa: E402
 
@@ -171,16 +176,6 @@ def seed_noise_cells(meta: MetaDataset, tasks: np.ndarray | None = None) -> dict
         pair.append((v[0] + v[1]) / 2)
     return {"cells": cells, "mean_abs_diff": np.asarray(mad), "variance": np.asarray(var), "n_seeds": n,
             "pair_mean": np.asarray(pair)}
-
-
-def validation_floor(pair_mean: np.ndarray, n_val: np.ndarray) -> np.ndarray:
-    """Per cell: the mean |difference| two runs at the cell's accuracy ``p`` would show from the validation set's
-    size ``n`` alone, were their errors on its images independent: E|X - Y| for X, Y ~ Binomial(n, p) / n, in the
-    normal approximation sqrt(2 p (1 - p) / n) * sqrt(2 / pi). Real runs share their easy and hard images, so
-    this over-states the part of the seed noise that the finite validation set makes; a family whose measured
-    noise is near it cannot get much quieter without more validation images."""
-    p = np.clip(np.asarray(pair_mean, dtype=float), 0.0, 1.0)
-    return np.sqrt(2.0 * p * (1.0 - p) / np.asarray(n_val, dtype=float)) * math.sqrt(2.0 / math.pi)
 
 
 def noise_row(meta: MetaDataset, tasks: np.ndarray) -> dict[str, Any]:

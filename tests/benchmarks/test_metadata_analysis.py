@@ -207,6 +207,12 @@ def test_the_validation_size_floor_is_the_binomial_difference_and_shrinks_with_m
     assert row["val_floor_mean_abs_diff"] == pytest.approx(100 * math.sqrt(2 * 0.25 / 200) * math.sqrt(2 / math.pi))
     both = ma.noise_row(meta, np.arange(2))
     assert both["median_val_images"] == 125.0
+    from hyperstar.meta.analysis import seed_noise  # what `metadata info` prints agrees with the report
+
+    lib = seed_noise(meta)
+    assert lib["overall"]["val_floor"] == pytest.approx(both["val_floor_mean_abs_diff"])
+    assert lib["overall"]["val_floor"] > 0 and seed_noise(meta.subset([1]))["overall"]["val_floor"] == pytest.approx(
+        row["val_floor_mean_abs_diff"])
 
 
 def test_the_room_above_the_portfolio_judges_each_pick_on_the_seed_it_did_not_see(tmp_path):
