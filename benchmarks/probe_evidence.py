@@ -106,6 +106,26 @@ def picks(runs: np.ndarray, families: np.ndarray, K: int, k: int, epochs: int = 
     return out
 
 
+def early_vs_final(runs: np.ndarray, families: np.ndarray, epochs: int, top: int = 10) -> dict[str, float]:
+    """Mean per-task Spearman between one seed's accuracy after ``epochs`` and the other seed's final accuracy,
+    over all configurations and over the (LOFO) portfolio's top ``top``; and the same between the two seeds'
+    finals over the top ``top`` (what a full run on the task would tell)."""
+    from scipy.stats import spearmanr
+
+    final_mean = runs[:, :, :, -1].mean(axis=0)
+    all_r, top_r, full_r = [], [], []
+    for f in sorted(set(families)):
+        order = np.argsort(-portfolio_scores(final_mean[families != f]), kind="stable")[:top]
+        for t in np.flatnonzero(families == f):
+            for s, j in ((0, 1), (1, 0)):
+                early, judge = runs[s, t, :, epochs - 1], runs[j, t, :, -1]
+                all_r.append(spearmanr(early, judge)[0])
+                top_r.append(spearmanr(early[order], judge[order])[0])
+                full_r.append(spearmanr(runs[s, t, order, -1], judge[order])[0])
+    m = lambda v: float(np.nanmean(v))  # noqa: E731  (a constant column gives NaN)
+    return {"epochs": epochs, "all": m(all_r), "top": m(top_r), "top_full_run": m(full_r), "top_k": top}
+
+
 def summarise(per: dict[str, np.ndarray], n_boot: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     rows = []
     base = per["portfolio"]
@@ -179,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     stored_runs = int(np.isfinite(np.asarray(meta.seed_curves, dtype=float)[..., -1]).sum())
     info = run_meta("probe_evidence.py", argv, meta_dataset=str(meta.path), stored_runs=stored_runs, configs=int(len(keep)),
                     tasks=int(meta.n_tasks), families=len(set(fams)), seconds=round(time.perf_counter() - t0, 1))
-    write_json(prefix.parent, prefix.name, info, results)
+    write_json(prefix.parent, prefix.name, {**info, "early_vs_final": [early_vs_final(runs, fams, E) for E in Es]},
+               results)
     lines = header("Probe fine-tunes as task evidence, leave one family out (stored curves)", info)
     lines += [f"Meta-dataset `{meta.path.name}` ({stored_runs} runs stored): {meta.n_tasks} tasks in {len(set(fams))} families; the "
               f"{len(keep)} configurations with two seeds on every task. The probe is read from one seed, the pick "
@@ -195,6 +216,12 @@ def main(argv: list[str] | None = None) -> None:
         lo, hi = r["minus_portfolio_95"]
         lines.append(f"| {r['epochs']} | {r['K']} | {r['cost_epochs']} | {r['method']} | {r['regret_at_1']:.2f} | "
                      f"{r['minus_portfolio']:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {r['tasks_better']} / {r['tasks_worse']} |")
+    early = [early_vs_final(runs, fams, E) for E in Es]
+    lines += ["", "How well early accuracy on the task orders the configurations (mean per-task Spearman of one seed's "
+              "accuracy after E epochs against the other seed's final; the top: the LOFO portfolio's first "
+              f"{early[0]['top_k']}, where the probes are):", "",
+              "| E | all configurations | portfolio's top | the top, by a full run on the other seed |", "|---:|---:|---:|---:|"]
+    lines += [f"| {e['epochs']} | {e['all']:.3f} | {e['top']:.3f} | {e['top_full_run']:.3f} |" for e in early]
     mid = Ks[len(Ks) // 2]
     lines += ["", f"Per family at K = {mid}, one epoch per probe (regret@1, mean over the family's tasks):", "",
               "| family | tasks | " + " | ".join(METHODS) + " |", "|---|---:|" + "---:|" * len(METHODS)]
