@@ -20,6 +20,8 @@ def fixed_hash_seed() -> None:
     they were identical. Without this a from-scratch re-run of a stored row (``--reproduce``) could not match.
     Spawned workers inherit the environment, so they run under the same hash seed.
     """
+    if sys.flags.ignore_environment:  # python -E / -I: the variable would be set but have no effect
+        raise SystemExit("This benchmark must read PYTHONHASHSEED from the environment; run it without -E / -I.")
     if os.environ.get("PYTHONHASHSEED") == HASH_SEED:
         return
     os.environ["PYTHONHASHSEED"] = HASH_SEED
@@ -29,10 +31,17 @@ def fixed_hash_seed() -> None:
 
 
 def git_commit() -> str:
-    """The short commit of the checkout the benchmark runs from ("" outside a git checkout)."""
+    """The short commit of the checkout the benchmark runs from ("" outside a git checkout), with "+dirty" when
+    a Python file differs from that commit (so a report made by uncommitted code says so; data files such as a
+    running build's rows do not count)."""
+    here = Path(__file__).parent
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=here, timeout=10).stdout.strip()
+        if head and subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "*.py"], cwd=here,
+                                   capture_output=True, timeout=30).returncode == 1:
+            head += "+dirty"
+        return head
     except (OSError, subprocess.SubprocessError):
         return ""
 

@@ -78,7 +78,8 @@ METHODS: dict[str, dict] = {
 }
 SUBJECTS = ("hyperstar_hb", "hyperstar_bohb")
 #: the peers whose own overhead per trial makes up most of a full run (SMAC3's forest, NePS's brackets, BOHB's
-#: KDEs: 90% of the seconds per task and seed on v1); ``--peer-seeds`` may give them fewer seeds than the rest
+#: KDEs: about 80% of the seconds per task and seed on v1, hpo_peers.md); ``--peer-seeds`` may give them fewer
+#: seeds than the rest
 EXPENSIVE = ("bohb", "smac_mf", "priorband_portfolio", "priorband_hyperstar", "hb_prior_hyperstar",
              "smac_mf_hyperstar")
 TOLERANCES = (0.5, 1.0)
@@ -395,6 +396,9 @@ def report(meta, rows: list[dict], methods: list[str], protocols: list[str], tas
     lines += ["", f"Size: one (task, seed) of every method and protocol costs about {per_unit:.0f} s of one core; the "
               f"run asked for ({len(tasks)} tasks x {seed_note}) about {full / 3600:.1f} process-hours at these rates "
               "(SMAC3, NePS and BOHB dominate)."]
+    if fewer:
+        lines += ["", "With fewer seeds for some peers, the paired tests compare task-aware HB's mean over its seeds "
+                  "with the peer's mean over fewer: unbiased, but noisier on the peer's side."]
     lines += ["", "Mean seconds per run: " + ", ".join(
         f"`{m}` {d['seconds_mean']:.1f}" for m, d in res0["methods"].items()) + ".", "",
               f"![anytime regret]({name}_regret.png)", ""]
@@ -443,6 +447,8 @@ def reproduce(rows: list[dict], rankings: dict, meta_path: str, s: dict, n: int)
         t = meta.task_names.index(r["task"])
         P = r["protocol"] if r["protocol"] != "none" else "loto"
         ranking = rankings.get(P, {}).get(r["task"]) if METHODS[r["method"]]["knowledge"] == "hyperstar" else None
+        if r.get("hash_seed") != os.environ.get("PYTHONHASHSEED"):
+            print(f"(made under another str hash seed, {r.get('hash_seed')!r}: SMAC3's proposals may differ) ", end="")
         again = _run_job(r["method"], P, t, r["seed"], ranking, s)
         same = again["steps"] == r["steps"] and again["total_epochs"] == r["total_epochs"]
         bad += not same
@@ -478,6 +484,10 @@ def main() -> None:
                         help="re-run N finished rows from scratch (one per method, spread over tasks and seeds), "
                              "compare them with the stored ones and exit")
     args = parser.parse_args()
+    if args.peer_seeds is not None and args.peer_seeds < 1:
+        parser.error(f"--peer-seeds must be at least 1 (got {args.peer_seeds})")
+    if args.dry_run and (args.report_only or args.reproduce):
+        parser.error("--dry-run sizes a run; it does not go with --report-only or --reproduce")
 
     meta = load_meta_dataset(args.meta, allow_incomplete=False)
     meta_path = str(meta.path)
@@ -492,6 +502,14 @@ def main() -> None:
     rows_path = out / f"{args.name}_rows.jsonl"
     command = "python benchmarks/hpo_peers.py " + " ".join(a for a in sys.argv[1:] if a != "--report-only")
 
+    if args.dry_run:  # before the rankings are fitted: sizing needs none, and writes nothing
+        done = {(r["method"], r["protocol"], r["task"], r["seed"]) for r in read_records(rows_path)
+                if r.get("settings") == run_key}
+        jobs = sorted({(seed, t, m, protocol_of(m, P)) for m in args.methods
+                       for seed in range(seeds_of(m, args.seeds, args.peer_seeds)) for t in tasks
+                       for P in args.protocols if (m, protocol_of(m, P), meta.task_names[t], seed) not in done})
+        dry_run(jobs, read_records(rows_path), len(tasks), args.workers)
+        return
     rankings: dict[str, dict[str, list[int]]] = {}
     needs = any(METHODS[m]["knowledge"] == "hyperstar" for m in args.methods)
     for P in args.protocols:
@@ -511,7 +529,8 @@ def main() -> None:
     names = {meta.task_names[t] for t in tasks}
 
     def finished() -> list[dict]:
-        """The valid rows of the tasks and seeds asked for (``--tasks``, ``--seeds``: every method on the same runs)."""
+        """The valid rows of the tasks and seeds asked for (``--tasks``, ``--seeds``; ``--peer-seeds`` for the
+        expensive peers: every method on the same tasks, and on the same seeds up to its own count)."""
         rows = {}
         for r in read_records(rows_path):
             if r.get("settings") != run_key or r["method"] not in METHODS or r["task"] not in names \
@@ -531,9 +550,6 @@ def main() -> None:
         jobs = sorted({(seed, t, m, protocol_of(m, P)) for m in args.methods
                        for seed in range(seeds_of(m, args.seeds, args.peer_seeds)) for t in tasks
                        for P in args.protocols if (m, protocol_of(m, P), meta.task_names[t], seed) not in done})
-        if args.dry_run:
-            dry_run(jobs, read_records(rows_path), meta.n_tasks, args.workers)
-            return
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("MKL_NUM_THREADS", "1")
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -554,6 +570,7 @@ def main() -> None:
             for n, fut in enumerate(tqdm(as_completed(futures), total=len(futures), desc="hpo runs", disable=not tty), 1):
                 row = fut.result()
                 row["settings"] = run_key
+                row["hash_seed"] = os.environ.get("PYTHONHASHSEED")  # SMAC3 proposes by it (bench_common)
                 if METHODS[row["method"]]["knowledge"] == "hyperstar":
                     row["ranking_hash"] = hashes[row["protocol"]][row["task"]]
                 append_record(rows_path, row)

@@ -48,7 +48,7 @@ from hyperstar.exceptions import InvalidInputError  # noqa: E402
 from hyperstar.meta.analysis import (  # noqa: E402
     analyze_meta_dataset,
     good_config_cells,
-    validation_floor,
+    validation_noise_bound,
     validation_images,
 )
 from hyperstar.meta.dataset import MetaDataset  # noqa: E402
@@ -202,7 +202,7 @@ def noise_row(meta: MetaDataset, tasks: np.ndarray) -> dict[str, Any]:
         cell_n = n_val[cells["cells"][:, 0]]  # cells index into ``tasks``
         known = np.isfinite(cell_n) & (cell_n > 0)
         row["median_val_images"] = float(np.median(n_val[np.isfinite(n_val)])) if np.isfinite(n_val).any() else math.nan
-        row["val_floor_mean_abs_diff"] = (float(100 * validation_floor(cells["pair_mean"][known], cell_n[known]).mean())
+        row["val_bound_mean_abs_diff"] = (float(100 * validation_noise_bound(cells["pair_mean"][known], cell_n[known]).mean())
                                           if known.any() else math.nan)
     return row
 

@@ -196,18 +196,17 @@ def report(result: dict[str, Any], meta: dict[str, Any], stem: str) -> list[str]
               "*Top quarter*: the same mean |difference| over the cells of the configurations that the *other* tasks rank "
               "in their top 25% (`hyperstar.meta.analysis.good_config_cells`; chosen without the cell's own seeds, so the "
               "choice does not bias it): the noise where a ranking's first picks are, which decides regret@1. "
-              "*Validation-size floor*: the mean |difference| two runs at each cell's accuracy would show from the "
+              "*Validation-size bound*: the mean |difference| two runs at each cell's accuracy would show from the "
               "validation set's size alone, were their errors on its images independent (binomial; "
-              "`metadata_analysis.validation_floor`). It over-states that part, since runs share their hard images; "
-              "where the measured noise is near it, only more validation images would make the family quieter, and "
-              "where it is far above, the training runs themselves differ.", "",
-              "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | RMS SE of a cell's mean, own seeds (median seeds) | at 2 seeds | top quarter: cells | top quarter: mean abs diff | validation images (median) | validation-size floor |",
+              "`hyperstar.meta.analysis.validation_noise_bound`). Runs share their hard images, so the part of the "
+              "noise that the validation set's size makes is at most this, and the measured noise can be below it.", "",
+              "| family | cells with 2+ seeds | mean abs diff (points) | its SE | sigma per run | RMS SE of a cell's mean, own seeds (median seeds) | at 2 seeds | top quarter: cells | top quarter: mean abs diff | validation images (median) | validation-size bound |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["noise"]:
         lines.append(f"| {r['family']} | {r['cells_2plus_seeds']} | {_f(r.get('mean_abs_diff'))} | {_f(r.get('mean_abs_diff_se'))} | "
                      f"{_f(r.get('sigma_run'))} | {_f(r.get('se_cell_mean'))} ({r['median_seeds_per_cell']}) | {_f(r.get('se_cell_mean_2_seeds'))} | "
                      f"{r.get('top_quartile_cells', 0)} | {_f(r.get('top_quartile_mean_abs_diff'))} | "
-                     f"{_f(r.get('median_val_images'), '.0f')} | {_f(r.get('val_floor_mean_abs_diff'))} |")
+                     f"{_f(r.get('median_val_images'), '.0f')} | {_f(r.get('val_bound_mean_abs_diff'))} |")
     g = result["general"]
     lines += ["", f"## General figures (`hyperstar.meta.analysis.analyze_meta_dataset`, complete tasks only: {g.get('n_tasks_analysed', 0)})",
               "", "| figure | value |", "|---|---:|"]

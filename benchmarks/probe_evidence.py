@@ -5,9 +5,10 @@ Run:  .venv/bin/python benchmarks/probe_evidence.py [--meta PATH] [--probes 3,5,
 
 The issue of robust rankings lists "a few steps of a probe fine-tune as extra task evidence, counted in the
 budget". Landmarking (Pfahringer et al., 2000) is the classic form: the scores of a few cheap learners on a
-task describe the task. Here the cheap learners are the portfolio's top K configurations trained for one epoch
-on the new task (K epochs; a stored run's first epoch is what a one-epoch run of the same protocol gives, and
-it continues from there). Nothing is trained: the epoch-1 and final accuracies come from the meta-data.
+task describe the task. Here the cheap learners are the portfolio's top K configurations trained for E epochs
+(``--probe-epochs``, 1 and 3) on the new task (K x E epochs; a stored run's first E epochs are what an E-epoch
+run of the same protocol gives, since the schedule spans the full horizon, and it continues from there).
+Nothing is trained: the early and final accuracies come from the meta-data.
 
 Over the configurations with two seeds on every task, for each held-out family (LOFO: the portfolio, the
 probe set and the neighbours come from the other families' tasks only, seed means), and each of its tasks,
@@ -16,18 +17,19 @@ so the probe's own noise cannot flatter it. Rankings compared, with settings fix
 (K from ``--probes``, k = ``--neighbours``, weights 1; none is chosen on the judged tasks):
 
 * ``portfolio``: the average-rank portfolio's first configuration (no probe);
-* ``probe_best``: of the portfolio's top K, the one best after one epoch on the task (ties: portfolio order);
-* ``probe_neighbours``: the k meta-training tasks whose epoch-1 accuracies on the same K configurations
+* ``probe_best``: of the portfolio's top K, the one best after E epochs on the task (ties: portfolio order);
+* ``probe_neighbours``: the k meta-training tasks whose epoch-E accuracies on the same K configurations
   correlate best with the task's (Pearson over K), their final accuracies z-scored and averaged; the first
   pick of that ranking over all configurations;
 * ``portfolio_plus_neighbours``: the mean of the portfolio's and the neighbours' standardised scores (w = 0.5
   in the fallback's p + w (z - p));
 * ``probed_portfolio_plus_own``: the K probed configurations re-ranked by the portfolio's score plus the
-  task's own standardised epoch-1 accuracies (weight 1).
+  task's own standardised epoch-E accuracies (weight 1). The portfolio's scores are standardised over all
+  configurations, so within its top K they differ little and this is close to ``probe_best``.
 
 Reports regret@1 (accuracy points against the judging seed's best) per method and K, the difference to the
 portfolio with a bootstrap interval over tasks, wins / losses, a per-family table of the best variant for the
-K in the middle, and a plot. Writes PREFIX.md, PREFIX.json, PREFIX.png (default PREFIX:
+K in the middle at the first E, how well early accuracy orders the configurations, and a plot. Writes PREFIX.md, PREFIX.json, PREFIX.png (default PREFIX:
 benchmarks/results/probe_evidence_v<format version>).
 """
 
@@ -169,7 +171,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meta", default=None, help="meta-dataset folder (default: the shipped one)")
-    parser.add_argument("--probes", default="3,5,10", help="K values: configurations probed for one epoch")
+    parser.add_argument("--probes", default="3,5,10", help="K values: configurations probed")
     parser.add_argument("--probe-epochs", default="1,3", help="epochs each probe trains (its curve's value there)")
     parser.add_argument("--neighbours", type=int, default=5)
     parser.add_argument("--n-boot", type=int, default=1000)
@@ -199,8 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     stored_runs = int(np.isfinite(np.asarray(meta.seed_curves, dtype=float)[..., -1]).sum())
     info = run_meta("probe_evidence.py", argv, meta_dataset=str(meta.path), stored_runs=stored_runs, configs=int(len(keep)),
                     tasks=int(meta.n_tasks), families=len(set(fams)), seconds=round(time.perf_counter() - t0, 1))
-    write_json(prefix.parent, prefix.name, {**info, "early_vs_final": [early_vs_final(runs, fams, E) for E in Es]},
-               results)
+    early = [early_vs_final(runs, fams, E) for E in Es]
+    write_json(prefix.parent, prefix.name, {**info, "early_vs_final": early}, results)
     lines = header("Probe fine-tunes as task evidence, leave one family out (stored curves)", info)
     lines += [f"Meta-dataset `{meta.path.name}` ({stored_runs} runs stored): {meta.n_tasks} tasks in {len(set(fams))} families; the "
               f"{len(keep)} configurations with two seeds on every task. The probe is read from one seed, the pick "
@@ -216,14 +218,13 @@ def main(argv: list[str] | None = None) -> None:
         lo, hi = r["minus_portfolio_95"]
         lines.append(f"| {r['epochs']} | {r['K']} | {r['cost_epochs']} | {r['method']} | {r['regret_at_1']:.2f} | "
                      f"{r['minus_portfolio']:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {r['tasks_better']} / {r['tasks_worse']} |")
-    early = [early_vs_final(runs, fams, E) for E in Es]
     lines += ["", "How well early accuracy on the task orders the configurations (mean per-task Spearman of one seed's "
               "accuracy after E epochs against the other seed's final; the top: the LOFO portfolio's first "
               f"{early[0]['top_k']}, where the probes are):", "",
               "| E | all configurations | portfolio's top | the top, by a full run on the other seed |", "|---:|---:|---:|---:|"]
     lines += [f"| {e['epochs']} | {e['all']:.3f} | {e['top']:.3f} | {e['top_full_run']:.3f} |" for e in early]
     mid = Ks[len(Ks) // 2]
-    lines += ["", f"Per family at K = {mid}, one epoch per probe (regret@1, mean over the family's tasks):", "",
+    lines += ["", f"Per family at K = {mid}, {Es[0]} epoch(s) per probe (regret@1, mean over the family's tasks):", "",
               "| family | tasks | " + " | ".join(METHODS) + " |", "|---|---:|" + "---:|" * len(METHODS)]
     for f in dict.fromkeys(meta.families):
         sel = fams == f

@@ -22,6 +22,8 @@ def run(oracle, seed: int, initial: list[dict] | None = None) -> dict:
         extra = smac_initial_design(oracle.space, initial, k=len(initial)) if initial else None
         design = MultiFidelityFacade.get_initial_design(scenario, additional_configs=extra)
         model = MultiFidelityFacade.get_model(scenario)  # the facade's default random forest, ...
+        if "n_jobs" not in getattr(model, "_rf_opts", {}):  # a private field of SMAC 2.4's RandomForest
+            raise RuntimeError("this SMAC3 version's RandomForest has no _rf_opts['n_jobs']: update smac_peer.py")
         model._rf_opts["n_jobs"] = 1  # ... on one thread: the same trees (seeded per tree), without joblib's
         # thread pool, which oversubscribed the cores beside the benchmark's other processes
         smac = MultiFidelityFacade(scenario, lambda config, seed=0, budget=1: 0.0, initial_design=design, model=model,

@@ -39,7 +39,7 @@ class LineProgress:
         text = f"{self.desc}: {self.n:,}/{self.total:,} {self.unit}s ({share:.1f}%), {done_here:,} in {_hours(elapsed)}"
         if done_here > 0:
             rate = done_here / elapsed
-            text += f", {rate * 3600:,.0f}/h, about {_hours((self.total - self.n) / rate)} left at this rate"
+            text += f", {rate * 3600:,.0f}/h, about {_hours(max(self.total - self.n, 0) / rate)} left at this rate"
         return text
 
     def _write(self) -> None:

@@ -335,16 +335,17 @@ def _points(value) -> str:
 def print_noise_table(noise: dict) -> None:
     """The seed-noise table (:func:`hyperstar.meta.analysis.seed_noise`) as text, one family a line."""
     print("\nseed noise of the final validation accuracy (accuracy points; cells with >= 2 seeds):")
-    print(f"  {'family':<20} {'tasks':>5} {'cells':>6} {'mean |diff|':>12} {'std err':>8} {'val floor':>9}   "
+    print(f"  {'family':<20} {'tasks':>5} {'cells':>6} {'mean |diff|':>12} {'std err':>8} {'val bound':>9}   "
           f"{'top-quarter cells':>17} {'mean |diff|':>12}")
     rows = list(noise["per_family"].items()) + [("overall", noise["overall"])]
     for fam, r in rows:
         top = r.get("top_quartile") or {}
         print(f"  {fam:<20} {r['tasks']:>5} {r['cells']:>6} {_points(r['mean_abs_diff']):>12} "
-              f"{_points(r['mean_std_error']):>8} {_points(r.get('val_floor')):>9}   {top.get('cells', 0):>17} "
+              f"{_points(r['mean_std_error']):>8} {_points(r.get('val_bound')):>9}   {top.get('cells', 0):>17} "
               f"{_points(top.get('mean_abs_diff')):>12}")
     print("  (top quarter: the configurations the other tasks rank in their top 25%, where a ranking's first picks are;\n"
-          "   val floor: the mean |diff| the validation sets' size alone would give, were two runs' errors independent)")
+          "   val bound: the mean |diff| two runs would show from the validation sets' size alone were their errors\n"
+          "   independent; an upper bound on that part, since runs share their hard images)")
 
 
 def print_recipe_check(r: dict) -> None:

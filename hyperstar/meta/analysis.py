@@ -104,15 +104,15 @@ def analyze_meta_dataset(meta: MetaDataset) -> dict[str, Any]:
 # --------------------------------------------------------------------------- counts and seed noise
 
 
-def validation_floor(accuracy, n_val) -> np.ndarray:
-    """The mean |difference| two runs at ``accuracy`` would show from a validation set of ``n_val`` images alone,
-    were their errors on its images independent: E|X - Y| for X, Y ~ Binomial(n, p) / n, in the normal
-    approximation sqrt(2 p (1 - p) / n) * sqrt(2 / pi) (fractions, like the accuracies). Runs share their easy
-    and hard images, so this over-states the part of the seed noise that a finite validation set makes: a family
-    whose noise is near it cannot get much quieter without more validation images; one far above it has runs
-    that differ in what they learned.
+def validation_noise_bound(accuracy, n_val) -> np.ndarray:
+    """An upper bound on the part of the seed noise that a finite validation set makes: the mean |difference|
+    two runs at ``accuracy`` would show on ``n_val`` images were their errors on those images independent,
+    E|X - Y| for X, Y ~ Binomial(n, p) / n, in the normal approximation sqrt(2 p (1 - p) / n) * sqrt(2 / pi)
+    (fractions, like the accuracies). Runs share their easy and hard images, so the real part is smaller, and
+    a family's measured noise can be below this bound. It shrinks as 1 / sqrt(n_val): it says how much of the
+    noise *could* at most be the validation set's size, not that the rest is the training runs.
 
-        >>> round(float(validation_floor(0.7, 300)), 4), round(float(validation_floor(0.7, 1200)), 4)
+        >>> round(float(validation_noise_bound(0.7, 300)), 4), round(float(validation_noise_bound(0.7, 1200)), 4)
         (0.0299, 0.0149)
     """
     p = np.clip(np.asarray(accuracy, dtype=float), 0.0, 1.0)
@@ -122,13 +122,13 @@ def validation_floor(accuracy, n_val) -> np.ndarray:
 def _noise_of(finals: np.ndarray, n_val: np.ndarray | None = None) -> dict[str, Any]:
     """Seed noise of cells given as ``[run, cell]`` final accuracies (runs in increasing seed order; NaN: no
     such run), in accuracy points: the difference between a cell's first two runs, the standard error over all,
-    and with ``n_val`` (validation images per cell; NaN: unknown) the mean :func:`validation_floor` at the mean
-    of those two runs."""
+    and with ``n_val`` (validation images per cell; NaN: unknown) the mean :func:`validation_noise_bound` at the
+    mean of those two runs."""
     n = np.isfinite(finals).sum(axis=0)
     keep = n >= 2
     out: dict[str, Any] = {"cells": int(keep.sum()), "runs": int(n[keep].sum())}
     if not keep.any():
-        return {**out, "mean_abs_diff": None, "mean_std_error": None, "val_floor": None}
+        return {**out, "mean_abs_diff": None, "mean_std_error": None, "val_bound": None}
     runs = finals[:, keep]
     diffs, errors, pairs = [], [], []
     for col in runs.T:
@@ -136,14 +136,14 @@ def _noise_of(finals: np.ndarray, n_val: np.ndarray | None = None) -> dict[str, 
         diffs.append(abs(x[0] - x[1]))  # the first two seeds: replication (more seeds for noisy cells) biases the rest
         errors.append(np.std(x, ddof=1) / np.sqrt(len(x)))
         pairs.append((x[0] + x[1]) / 2)
-    floor = None
+    bound = None
     if n_val is not None:
         nv = np.asarray(n_val, dtype=float)[keep]
         known = np.isfinite(nv) & (nv > 0)
         if known.any():
-            floor = float(100.0 * validation_floor(np.asarray(pairs)[known], nv[known]).mean())
+            bound = float(100.0 * validation_noise_bound(np.asarray(pairs)[known], nv[known]).mean())
     return {**out, "mean_abs_diff": float(100.0 * np.mean(diffs)), "mean_std_error": float(100.0 * np.mean(errors)),
-            "val_floor": floor}
+            "val_bound": bound}
 
 
 def good_config_cells(meta: MetaDataset, share: float = 0.25) -> np.ndarray:
@@ -186,8 +186,8 @@ def seed_noise(meta: MetaDataset) -> dict[str, Any]:
     over the square root of their number), both in accuracy points (0-100); ``cells`` and ``runs`` say what
     they stand on. Figures are None where no cell has two seeds. ``top_quartile``: the same figures over the
     cells of the configurations that the other tasks rank in their top quarter (:func:`good_config_cells`),
-    where a ranking's first picks are. ``val_floor``: the mean :func:`validation_floor` of the cells, what the
-    validation sets' size alone would give (None where the manifest does not say how many images they hold).
+    where a ranking's first picks are. ``val_bound``: the mean :func:`validation_noise_bound` of the cells, at most what the
+    validation sets' size accounts for (None where the manifest does not say how many images they hold).
 
         >>> from hyperstar.meta import load_meta_dataset
         >>> table = seed_noise(load_meta_dataset())       # the shipped meta-data

@@ -478,9 +478,9 @@ def build_meta_dataset(
     ``noise_configs`` also with seed 1. ``order`` is the order of the cells (:data:`CELL_ORDERS`; the default,
     configuration-major, leaves whole configurations over every task when a build stops early).
     ``n_workers=0`` runs in this process. ``progress``: a tqdm bar (``True``; default: when stderr is a
-    terminal), nothing (``False``), or ``"lines"``: a plain line with the rate and time left every ten minutes
-    (what the CLI writes when stderr is not a terminal, e.g. under ``nohup``). ``max_cells`` stops after that many new cells (``0``: only write the
-    manifest); ``max_hours`` starts no cell after that many hours and returns when the cells in flight are
+    terminal), nothing (``False``), or ``"lines"``: a plain line with the rate and time left after five minutes,
+    then every ten (what the CLI writes when stderr is not a terminal, e.g. under ``nohup``). ``max_cells``
+    stops after that many new cells (``0``: only write the manifest); ``max_hours`` starts no cell after that many hours and returns when the cells in flight are
     written (no half cell). ``space_version`` picks the default space the design is drawn from (1: the space
     of the shipped meta-data, without the fine-tuning techniques). Every row records WiSE-FT's accuracies at
     each alpha on the validation, test and shifted splits (``wise_ft``) and ``shifted_acc``. Every count is
@@ -493,6 +493,8 @@ def build_meta_dataset(
     to ``max_seeds`` runs in all, after every base cell (:mod:`hyperstar.meta.replicate`): decided from the rows
     done when the build starts, and once more when its cells are done (for the cells it finished).
     """
+    if progress not in (None, True, False, "lines"):
+        raise InvalidInputError(f"The 'progress' argument must be True, False, None or 'lines'. Got {progress!r}.")
     plan = _plan("build_meta_dataset", out, recipes, n_configs, config_seed, configs, max_budget, noise_configs,
                  seeds, backbone, weights, n_workers, threads_per_worker, resolution, split_seed, max_cells,
                  space_version, order, literature_recipes, max_hours, replicate_above, max_seeds)

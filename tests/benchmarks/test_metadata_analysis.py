@@ -179,19 +179,19 @@ def test_with_more_seeds_for_some_cells_both_noise_figures_use_the_first_two_see
     # the standard error of a cell's mean: each cell over its own seeds (4 for the replicated one)
     want = 100 * math.sqrt(np.mean([np.var(v, ddof=1) / len(v) for v in finals.values()]))
     assert row["se_cell_mean"] == pytest.approx(want)
-    # no n_val nor class sizes in this manifest: no floor, said as such rather than guessed
-    assert math.isnan(row["median_val_images"]) and math.isnan(row["val_floor_mean_abs_diff"])
+    # no n_val nor class sizes in this manifest: no bound, said as such rather than guessed
+    assert math.isnan(row["median_val_images"]) and math.isnan(row["val_bound_mean_abs_diff"])
 
 
-def test_the_validation_size_floor_is_the_binomial_difference_and_shrinks_with_more_images(tmp_path):
+def test_the_validation_size_bound_is_the_binomial_difference_and_shrinks_with_more_images(tmp_path):
     # E|X - Y| for X, Y ~ Bin(n, p) / n: simulated, against the formula
     rng = np.random.default_rng(0)
     for p, n in ((0.7, 300), (0.5, 30), (0.95, 100)):
         sim = np.abs(rng.binomial(n, p, 200_000) - rng.binomial(n, p, 200_000)).mean() / n
-        assert ma.validation_floor(np.array([p]), np.array([n]))[0] == pytest.approx(sim, rel=0.06)
-    assert ma.validation_floor(np.array([0.7]), np.array([1200]))[0] == pytest.approx(
-        ma.validation_floor(np.array([0.7]), np.array([300]))[0] / 2)
-    assert ma.validation_floor(np.array([1.0]), np.array([50]))[0] == 0.0
+        assert ma.validation_noise_bound(np.array([p]), np.array([n]))[0] == pytest.approx(sim, rel=0.06)
+    assert ma.validation_noise_bound(np.array([0.7]), np.array([1200]))[0] == pytest.approx(
+        ma.validation_noise_bound(np.array([0.7]), np.array([300]))[0] / 2)
+    assert ma.validation_noise_bound(np.array([1.0]), np.array([50]))[0] == 0.0
     # read per task by name from the manifest's n_val, also for a subset of the tasks
     write_manifest(tmp_path, {
         "format_version": 1, "name": "sized", "max_budget": 1,
@@ -204,15 +204,15 @@ def test_the_validation_size_floor_is_the_binomial_difference_and_shrinks_with_m
     meta = load_meta_dataset(tmp_path)
     row = ma.noise_row(meta.subset([1]), np.arange(1))
     assert row["median_val_images"] == 200.0
-    assert row["val_floor_mean_abs_diff"] == pytest.approx(100 * math.sqrt(2 * 0.25 / 200) * math.sqrt(2 / math.pi))
+    assert row["val_bound_mean_abs_diff"] == pytest.approx(100 * math.sqrt(2 * 0.25 / 200) * math.sqrt(2 / math.pi))
     both = ma.noise_row(meta, np.arange(2))
     assert both["median_val_images"] == 125.0
     from hyperstar.meta.analysis import seed_noise  # what `metadata info` prints agrees with the report
 
     lib = seed_noise(meta)
-    assert lib["overall"]["val_floor"] == pytest.approx(both["val_floor_mean_abs_diff"])
-    assert lib["overall"]["val_floor"] > 0 and seed_noise(meta.subset([1]))["overall"]["val_floor"] == pytest.approx(
-        row["val_floor_mean_abs_diff"])
+    assert lib["overall"]["val_bound"] == pytest.approx(both["val_bound_mean_abs_diff"])
+    assert lib["overall"]["val_bound"] > 0 and seed_noise(meta.subset([1]))["overall"]["val_bound"] == pytest.approx(
+        row["val_bound_mean_abs_diff"])
 
 
 def test_the_room_above_the_portfolio_judges_each_pick_on_the_seed_it_did_not_see(tmp_path):
