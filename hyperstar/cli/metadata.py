@@ -62,6 +62,10 @@ def add_metadata(sub) -> None:
                         "(a resume decides again). Costs K - N more runs per noisy cell: with --seeds 2, --max-seeds 4 "
                         "and 30%% of the cells noisy, 30%% more runs than the base plan (--dry-run counts those "
                         "known now). Needs --seeds (the v2 plan); default: off")
+    b.add_argument("--replicate-within", type=float, default=None, metavar="POINTS",
+                   help="with --replicate-above: replicate only the contenders, the noisy cells whose best seed ends "
+                        "within POINTS accuracy points of the task's best cell (its mean over the seeds done); a cell "
+                        "far below the best gets no more seeds, since no pick depends on it (default: every noisy cell)")
     b.add_argument("--max-seeds", type=int, default=4, metavar="K",
                    help="with --replicate-above: the most runs a noisy cell gets, base seeds included (default 4)")
     b.add_argument("--order", choices=("config", "task"), default="config",
@@ -228,6 +232,7 @@ def build_plan(args: argparse.Namespace) -> dict:
         "space_version": args.space_version,
         "replicate_above": args.replicate_above,
         "max_seeds": args.max_seeds,
+        "replicate_within": args.replicate_within,
     }
 
 
@@ -236,6 +241,10 @@ def _check_replication(plan: dict) -> None:
     from hyperstar.exceptions import InvalidInputError
 
     if plan["replicate_above"] is None:
+        if plan["replicate_within"] is not None:
+            raise InvalidInputError("--replicate-within narrows --replicate-above to the contenders, and "
+                                    "--replicate-above is not given. Add --replicate-above POINTS, or leave "
+                                    "--replicate-within out.")
         return
     if plan["seeds"] is None:
         raise InvalidInputError("--replicate-above gives noisy cells more seeds than the base --seeds N of the v2 plan; "
@@ -259,6 +268,8 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
         check_float(args.max_hours, "--max-hours", where, 0.0, low_open=True)
     if args.replicate_above is not None:
         check_float(args.replicate_above, "--replicate-above", where, 0.0, 100.0, low_open=True)
+    if args.replicate_within is not None:
+        check_float(args.replicate_within, "--replicate-within", where, 0.0, 100.0)
     recipes = build_recipes(args.tasks, args.folder, args.family, args.suite)
     plan = build_plan(args)
     _check_replication(plan)
@@ -273,7 +284,9 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
         if est.get("replicate_cells") is not None:
             base_left = est["cells_to_run"] - est["replicate_cells"]
             print(f"of them {est['replicate_cells']} further seeds of the cells noisy now (spread > "
-                  f"{args.replicate_above:g} points)" + (
+                  f"{args.replicate_above:g} points"
+                  + (f", a seed within {args.replicate_within:g} of the task's best" if args.replicate_within is not None
+                     else "") + ")" + (
                       f"; the {base_left} base runs still to run may add up to {plan['max_seeds'] - est['seeds']} "
                       "per cell, decided when its seeds are done (not counted)" if base_left > 0 else ""))
         if est["seconds_per_cell"] is None:

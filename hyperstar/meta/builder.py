@@ -348,7 +348,7 @@ def _plan_manifest(out: Path, recipes, configs, max_budget, backbone, weights_pa
 
 def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget, noise_configs, seeds, backbone,
           weights, n_workers, threads_per_worker, resolution, split_seed, max_cells, space_version, order,
-          literature_recipes, max_hours, replicate_above=None, max_seeds=4) -> dict[str, Any]:
+          literature_recipes, max_hours, replicate_above=None, max_seeds=4, replicate_within=None) -> dict[str, Any]:
     """Every argument of a build checked (before anything is written), the configurations designed and the
     weights found: what :func:`build_meta_dataset` and :func:`estimate_build` share."""
     from hyperstar._internal.validation import check_float
@@ -370,7 +370,7 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
     if max_hours is not None:
         check_float(max_hours, "max_hours", where, 0.0)
     check_choice(order, "order", where, CELL_ORDERS)
-    check_replication(where, replicate_above, max_seeds, seeds)
+    check_replication(where, replicate_above, max_seeds, seeds, replicate_within)
     if not isinstance(literature_recipes, bool):
         raise InvalidInputError(f"The 'literature_recipes' argument of {where} must be True or False. "
                                 f"Got {literature_recipes!r}.")
@@ -393,7 +393,8 @@ def _plan(where: str, out, recipes, n_configs, config_seed, configs, max_budget,
     asked = {"n_configs": n_configs, "config_seed": config_seed, "literature_recipes": literature_recipes,
              "given_configs": given, "seeds": seeds, "noise_configs": None if seeds else noise_configs,
              "order": order, "max_hours": max_hours, "max_cells": max_cells, "n_workers": n_workers,
-             "replicate_above": replicate_above, "max_seeds": max_seeds if replicate_above is not None else None}
+             "replicate_above": replicate_above, "max_seeds": max_seeds if replicate_above is not None else None,
+             "replicate_within": replicate_within}
     return {"out": out, "recipes": recipes, "configs": configs, "weights_path": weights_path, "noise_ids": noise_ids,
             "asked": asked}
 
@@ -467,6 +468,7 @@ def build_meta_dataset(
     max_hours: float | None = None,
     replicate_above: float | None = None,
     max_seeds: int = 4,
+    replicate_within: float | None = None,
 ) -> MetaDataset:
     """Evaluate every (task, configuration) cell of a suite to ``max_budget`` epochs, resumably.
 
@@ -491,13 +493,14 @@ def build_meta_dataset(
     refused (one line, naming it). With ``seeds`` and ``replicate_above`` (accuracy points), a cell whose seeds'
     final validation accuracies spread by more than that gets further seeds (``seeds``, ``seeds+1``, ...) up
     to ``max_seeds`` runs in all, after every base cell (:mod:`hyperstar.meta.replicate`): decided from the rows
-    done when the build starts, and once more when its cells are done (for the cells it finished).
+    done when the build starts, and once more when its cells are done (for the cells it finished). With
+    ``replicate_within`` (points), only the noisy cells whose best seed ends that close to the task's best mean.
     """
     if progress not in (None, True, False, "lines"):
         raise InvalidInputError(f"The 'progress' argument must be True, False, None or 'lines'. Got {progress!r}.")
     plan = _plan("build_meta_dataset", out, recipes, n_configs, config_seed, configs, max_budget, noise_configs,
                  seeds, backbone, weights, n_workers, threads_per_worker, resolution, split_seed, max_cells,
-                 space_version, order, literature_recipes, max_hours, replicate_above, max_seeds)
+                 space_version, order, literature_recipes, max_hours, replicate_above, max_seeds, replicate_within)
     out = plan["out"]
     if plan["weights_path"] is None:
         logger.warning("Building meta-data from a randomly initialised %s (no source weights found).", backbone)
@@ -516,7 +519,7 @@ def build_meta_dataset(
             rows = read_records(results)
             done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in rows}
             cells = _cells(manifest, names, done, seeds, plan["noise_ids"], order, fixed,
-                           further_runs(rows, manifest, names, seeds, replicate_above, max_seeds))
+                           further_runs(rows, manifest, names, seeds, replicate_above, max_seeds, replicate_within))
             cells = [c for c in cells if not again or c["seed"] >= seeds][:left]
             if again and (not cells or (deadline is not None and time.monotonic() >= deadline)):
                 break
@@ -570,7 +573,7 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
                    resolution: int = 32, split_seed: int = 0, device: str = "auto", space_version: int = SPACE_VERSION,
                    seeds: int | None = None, order: str = "config", literature_recipes: bool = False,
                    max_cells: int | None = None, n_timed: int = 3, replicate_above: float | None = None,
-                   max_seeds: int = 4) -> dict[str, Any]:
+                   max_seeds: int = 4, replicate_within: float | None = None) -> dict[str, Any]:
     """Size a build without writing anything: the cells it would run, and its wall time on this machine.
 
     Times ``n_timed`` real cells (spread over the plan, run here one after the other with
@@ -584,7 +587,7 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
     check_int(n_timed, "n_timed", where, 0, 1000)
     plan = _plan(where, out, recipes, n_configs, config_seed, configs, max_budget, noise_configs, seeds, backbone,
                  weights, n_workers, threads_per_worker, resolution, split_seed, max_cells, space_version, order,
-                 literature_recipes, None, replicate_above, max_seeds)
+                 literature_recipes, None, replicate_above, max_seeds, replicate_within)
     out = plan["out"]
     manifest = _plan_manifest(out, plan["recipes"], plan["configs"], max_budget, backbone, plan["weights_path"],
                               resolution, split_seed, plan["noise_ids"], config_seed, space_version, seeds, plan["asked"])
@@ -592,7 +595,7 @@ def estimate_build(out: str | Path, recipes: Sequence[Any] | None = None, n_conf
     done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in rows}
     fixed = _fixed(max_budget, backbone, plan["weights_path"], resolution, split_seed, device)
     names = [_recipe_dict(r)["name"] for r in plan["recipes"]]
-    extra = further_runs(rows, manifest, names, seeds, replicate_above, max_seeds)
+    extra = further_runs(rows, manifest, names, seeds, replicate_above, max_seeds, replicate_within)
     cells = _cells(manifest, names, done, seeds, plan["noise_ids"], order, fixed, extra)
     if max_cells is not None:
         cells = cells[:max_cells]

@@ -22,8 +22,8 @@ def row(task, config_id, seed, final, **more):
     return {"task": task, "config_id": config_id, "seed": seed, "val_acc": [0.1, final], **more}
 
 
-def plan(rows, tasks=("t",), configs=("c0",), seeds=2, above=5.0, max_seeds=4):
-    return replicate_plan(rows, list(tasks), list(configs), seeds, above, max_seeds)
+def plan(rows, tasks=("t",), configs=("c0",), seeds=2, above=5.0, max_seeds=4, within=None):
+    return replicate_plan(rows, list(tasks), list(configs), seeds, above, max_seeds, within)
 
 
 # --------------------------------------------------------------------------- the pure planner
@@ -83,6 +83,26 @@ def test_the_further_runs_are_configuration_major_and_a_repeated_row_is_kept_onc
     assert finals == {("t", "c0"): {0: 0.3}}
 
 
+def test_with_within_only_the_contenders_of_each_task_are_replicated():
+    rows = [row("t", "c0", 0, 0.30), row("t", "c0", 1, 0.90),      # noisy, its better seed above the best mean
+            row("t", "c1", 0, 0.80), row("t", "c1", 1, 0.81),      # quiet: the task's best mean, 0.805
+            row("t", "c2", 0, 0.30), row("t", "c2", 1, 0.60),      # noisy, its better seed 20.5 points below it
+            row("t", "c3", 0, 0.40), row("t", "c3", 1, 0.77),      # noisy, 3.5 points below
+            row("u", "c0", 0, 0.10), row("u", "c0", 1, 0.30),      # another task: its own best (0.20) counts
+            row("u", "c1", 0, 0.99)]                               # base seeds not all done: not the best
+    configs, tasks = ("c0", "c1", "c2", "c3"), ("t", "u")
+    everyone = plan(rows, tasks=tasks, configs=configs, max_seeds=3)
+    assert everyone == [("t", "c0", 2), ("u", "c0", 2), ("t", "c2", 2), ("t", "c3", 2)]
+    assert plan(rows, tasks=tasks, configs=configs, max_seeds=3, within=5.0) == [
+        ("t", "c0", 2), ("u", "c0", 2), ("t", "c3", 2)]
+    assert plan(rows, tasks=tasks, configs=configs, max_seeds=3, within=1.0) == [("t", "c0", 2), ("u", "c0", 2)]
+    assert plan(rows, tasks=tasks, configs=configs, max_seeds=3, within=0.0) == [("t", "c0", 2), ("u", "c0", 2)]
+    assert plan(rows, tasks=tasks, configs=configs, max_seeds=3, within=25.0) == everyone
+    # the best is the mean over every seed done: a third seed of c1 at 0.20 lowers it to 0.603, so c2 is in reach
+    lowered = rows + [row("t", "c1", 2, 0.20)]
+    assert ("t", "c2", 2) in plan(lowered, tasks=tasks, configs=configs, max_seeds=3, within=1.0)
+
+
 @pytest.mark.parametrize("above, max_seeds, match", [
     (0.0, 4, "'replicate_above' argument of replicate_plan must be a finite number in \\(0.0, 100.0\\]"),
     (-1.0, 4, "'replicate_above'"), (float("nan"), 4, "'replicate_above'"), ("5", 4, "'replicate_above'"),
@@ -94,6 +114,10 @@ def test_the_further_runs_are_configuration_major_and_a_repeated_row_is_kept_onc
 def test_bad_settings_are_clear_errors(above, max_seeds, match):
     with pytest.raises(InvalidInputError, match=match):
         plan([], above=above, max_seeds=max_seeds)
+    with pytest.raises(InvalidInputError, match="'replicate_within' argument of replicate_plan must be a finite"):
+        plan([], within=-1.0)
+    with pytest.raises(InvalidInputError, match="'replicate_within'"):
+        plan([], within=float("nan"))
 
 
 def test_a_build_refuses_replication_without_the_seeds_plan_and_writes_nothing(tmp_path):
@@ -107,6 +131,9 @@ def test_a_build_refuses_replication_without_the_seeds_plan_and_writes_nothing(t
     with pytest.raises(InvalidInputError, match="'replicate_above' argument of estimate_build"):
         estimate_build(tmp_path / "m", recipes=tiny_suite()[:1], seeds=2, replicate_above=-5.0, n_timed=0,
                        **{k: v for k, v in TINY.items() if k != "progress"})
+    with pytest.raises(InvalidInputError, match="'replicate_within' argument of build_meta_dataset .*give "
+                                                "replicate_above too"):
+        build_meta_dataset(tmp_path / "m", recipes=tiny_suite()[:1], seeds=2, replicate_within=5.0, **TINY)
     assert not (tmp_path / "m").exists()
 
 
@@ -169,6 +196,28 @@ def test_a_resumed_build_gives_the_noisy_cells_seeds_2_and_3_and_then_nothing_mo
                           **{k: v for k, v in TINY.items() if k != "progress"})["replicate_cells"] == 0
 
 
+def test_a_build_with_replicate_within_gives_seeds_to_the_noisy_contenders_only(tmp_path):
+    names, recipes = _tasks(2)
+    out = tmp_path / "m"
+    build_meta_dataset(out, recipes=recipes, seeds=2, **TINY)
+    finals = {(names[0], "c0001"): [0.2, 0.6],   # noisy; its seed 1 is above the task's best mean (0.5): a contender
+              (names[1], "c0002"): [0.1, 0.3]}   # noisy; 20 points below: not one
+    rows = read_records(out / RESULTS)
+    for r in rows:
+        r["val_acc"] = [finals.get((r["task"], r["config_id"]), [0.5, 0.5])[r["seed"]]]
+    (out / RESULTS).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    est = estimate_build(out, recipes=recipes, seeds=2, replicate_above=5.0, replicate_within=5.0, n_timed=0,
+                         **{k: v for k, v in TINY.items() if k != "progress"})
+    assert est["replicate_cells"] == 2
+    meta = build_meta_dataset(out, recipes=recipes, seeds=2, replicate_above=5.0, replicate_within=5.0, **TINY)
+    assert [(r["task"], r["config_id"], r["seed"]) for r in read_records(out / RESULTS)[12:]] == [
+        (names[0], "c0001", 2), (names[0], "c0001", 3)]
+    assert meta.manifest["asked"]["replicate_within"] == 5.0
+    # without it, the noisy cell left out gets its seeds too (the contender is at max_seeds now)
+    assert estimate_build(out, recipes=recipes, seeds=2, replicate_above=5.0, n_timed=0,
+                          **{k: v for k, v in TINY.items() if k != "progress"})["replicate_cells"] == 2
+
+
 def test_one_build_runs_the_base_cells_first_then_replicates_the_noisy_ones_it_finished(tmp_path, monkeypatch):
     names, recipes = _tasks(2)
     real = builder._run_cell
@@ -225,14 +274,20 @@ def test_the_cli_flags_reach_the_build_plan_and_bad_values_are_one_line_errors(t
     plan = build_plan(build_parser().parse_args(["metadata", "build", "--replicate-above", "5", "--max-seeds", "6"]))
     assert (plan["replicate_above"], plan["max_seeds"], plan["seeds"]) == (5.0, 6, 2)
     default = build_plan(build_parser().parse_args(["metadata", "build"]))
-    assert (default["replicate_above"], default["max_seeds"]) == (None, 4)
+    assert (default["replicate_above"], default["max_seeds"], default["replicate_within"]) == (None, 4, None)
+    within = build_plan(build_parser().parse_args(["metadata", "build", "--replicate-above", "2",
+                                                   "--replicate-within", "5"]))
+    assert (within["replicate_above"], within["replicate_within"]) == (2.0, 5.0)
     fast = ["--out", str(tmp_path / "m"), "--tasks", "tiny", "--backbone", "smallcnn_tiny", "--weights", "none",
             "--resolution", "16", "--max-budget", "1", "--workers", "0", "--n-configs", "1"]
     for flags, message in (
             (["--replicate-above", "0"], "'--replicate-above' argument of hyperstar metadata build must be a finite"),
             (["--replicate-above", "5", "--max-seeds", "1"], "--max-seeds 1 is fewer than the 2 seeds of the plan"),
             (["--max-seeds", "0"], "'--max-seeds' argument of hyperstar metadata build must be an int"),
-            (["--replicate-above", "5", "--space-version", "1"], "Add --seeds N, or leave --replicate-above out")):
+            (["--replicate-above", "5", "--space-version", "1"], "Add --seeds N, or leave --replicate-above out"),
+            (["--replicate-within", "5"], "Add --replicate-above POINTS, or leave --replicate-within out"),
+            (["--replicate-above", "5", "--replicate-within", "-1"],
+             "'--replicate-within' argument of hyperstar metadata build must be a finite number")):
         assert main(["metadata", "build", *fast, *flags]) == 1
         err = capsys.readouterr().err.strip()
         assert message in err and "\n" not in err
