@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks (git commit of the code measured, finishing a plot, a fixed hash seed)."""
+"""Helpers shared by the benchmarks (git commit of the code measured, finishing a plot, a fixed hash seed, one-line
+errors)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,25 @@ def fixed_hash_seed() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def run_main(main) -> None:
+    """Run a benchmark's ``main()`` the way the ``hyperstar`` command runs its commands: an error hyperstar raises
+    on purpose (a folder that is not a meta-dataset, an unfinished build, a bad option value) ends the script
+    with its one-line message and exit status 2, not a traceback; Ctrl-C ends it with status 130. Rows already
+    written stay on disk either way (every script appends them as they finish)."""
+    from hyperstar.exceptions import HyperstarError
+
+    name = Path(sys.argv[0]).name
+    try:
+        status = main()
+    except HyperstarError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; the rows finished so far are on disk (re-run to resume)", file=sys.stderr)
+        raise SystemExit(130) from None
+    raise SystemExit(status if isinstance(status, int) else 0)
 
 
 def git_commit() -> str:

@@ -288,4 +288,6 @@ def report(meta: dict, rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_common import run_main
+
+    run_main(main)

@@ -271,4 +271,6 @@ def _plot(per_family, horizon, short) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_common import run_main
+
+    run_main(main)

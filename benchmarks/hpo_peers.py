@@ -470,7 +470,7 @@ def main() -> None:
                              "says so (default: --seeds for every method)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs still to do and their estimated process-hours (from the stored rows' "
-                             "seconds per method), and exit")
+                             "seconds per method), and exit; works on a meta-dataset still being built")
     parser.add_argument("--tasks", type=int, default=None, help="only N held-out tasks, evenly spread (quick checks)")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--protocols", nargs="*", default=list(PROTOCOLS), choices=PROTOCOLS)
@@ -489,7 +489,8 @@ def main() -> None:
     if args.dry_run and (args.report_only or args.reproduce):
         parser.error("--dry-run sizes a run; it does not go with --report-only or --reproduce")
 
-    meta = load_meta_dataset(args.meta, allow_incomplete=False)
+    # sizing needs only the task list: a meta-dataset still being built can be sized for its finished form
+    meta = load_meta_dataset(args.meta, allow_incomplete=args.dry_run)
     meta_path = str(meta.path)
     budget = args.budget or int(meta.n_configs * meta.max_budget // 2)
     tasks = list(range(meta.n_tasks)) if args.tasks is None else \
@@ -586,7 +587,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from bench_common import fixed_hash_seed
+    from bench_common import fixed_hash_seed, run_main
 
     fixed_hash_seed()  # the peers' proposals (SMAC3's) depend on the str hash seed
-    main()
+    run_main(main)

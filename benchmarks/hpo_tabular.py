@@ -868,7 +868,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from bench_common import fixed_hash_seed
+    from bench_common import fixed_hash_seed, run_main
 
     fixed_hash_seed()  # a from-scratch re-run must propose what the stored row did
-    main()
+    run_main(main)

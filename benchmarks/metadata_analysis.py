@@ -605,4 +605,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_common import run_main
+
+    run_main(main)

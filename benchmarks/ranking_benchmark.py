@@ -834,4 +834,6 @@ def write_lofo(out, result, meta, args, notes, loto) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_common import run_main
+
+    run_main(main)

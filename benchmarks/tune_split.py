@@ -149,4 +149,6 @@ def report(meta_info: dict, rows: list[dict], out: Path, stem: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench_common import run_main
+
+    run_main(main)

@@ -102,3 +102,37 @@ def test_the_hpo_benchmarks_run_under_one_fixed_hash_seed_whatever_the_caller_se
         assert run.returncode == 0, run.stderr
         outs.add(run.stdout.strip())
     assert len(outs) == 1 and outs.pop().startswith("0 ") and "an argument" in run.stdout
+
+
+def _script(*args, cwd):
+    import subprocess
+
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_a_benchmark_given_a_bad_meta_dataset_ends_with_one_line_not_a_traceback(tmp_path):
+    run = _script(str(BENCH / "warmstart_variants.py"), "--meta", str(tmp_path / "nothing-here"), cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    err = run.stderr.strip()
+    assert err.startswith("warmstart_variants.py: error: No meta-dataset at") and "\n" not in err
+    assert "Traceback" not in run.stderr
+
+
+def test_hpo_peers_sizes_an_unfinished_build_and_refuses_to_run_on_it(tmp_path):
+    """--dry-run needs only the task list, so a build still running can be sized; a real run needs every cell."""
+    shipped = Path(load_meta_dataset().path)
+    part = tmp_path / "part"
+    part.mkdir()
+    (part / "manifest.json").write_text((shipped / "manifest.json").read_text())
+    lines = (shipped / "results.jsonl").read_text().splitlines(keepends=True)
+    (part / "results.jsonl").write_text("".join(lines[:40]))
+    n_tasks = len(load_meta_dataset(part).task_names)
+    out = tmp_path / "out"
+    sized = _script(str(BENCH / "hpo_peers.py"), "--meta", str(part), "--dry-run", "--seeds", "1",
+                    "--methods", "hb", "random", "--out", str(out), cwd=tmp_path)
+    assert sized.returncode == 0, sized.stderr
+    assert f"hpo_peers --dry-run: {2 * n_tasks} runs to do over {n_tasks} tasks" in sized.stdout
+    refused = _script(str(BENCH / "hpo_peers.py"), "--meta", str(part), "--seeds", "1", "--methods", "hb",
+                      "--out", str(out), cwd=tmp_path)
+    assert refused.returncode == 2 and "is incomplete" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (out / "hpo_peers_rows.jsonl").exists()
