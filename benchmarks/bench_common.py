@@ -34,8 +34,8 @@ def fixed_hash_seed() -> None:
 def run_main(main) -> None:
     """Run a benchmark's ``main()`` the way the ``hyperstar`` command runs its commands: an error hyperstar raises
     on purpose (a folder that is not a meta-dataset, an unfinished build, a bad option value) ends the script
-    with its one-line message and exit status 2, not a traceback; Ctrl-C ends it with status 130. Rows already
-    written stay on disk either way (every script appends them as they finish)."""
+    with its one-line message and exit status 2, not a traceback; Ctrl-C ends it with status 130 and one line.
+    The scripts that resume keep every row they finished either way (they append rows as they finish)."""
     from hyperstar.exceptions import HyperstarError
 
     name = Path(sys.argv[0]).name
@@ -45,7 +45,7 @@ def run_main(main) -> None:
         print(f"{name}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
-        print(f"{name}: interrupted; the rows finished so far are on disk (re-run to resume)", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     raise SystemExit(status if isinstance(status, int) else 0)
 
