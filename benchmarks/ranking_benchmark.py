@@ -43,7 +43,7 @@ from hyperstar.ranking.baselines import AverageRank, NearestNeighbors, Oracle, R
 from hyperstar.meta.dataset import append_record, load_meta_dataset, read_records  # noqa: E402
 from hyperstar.ranking.recommender import Recommender, Recommendations  # noqa: E402
 from hyperstar.ranking.fallback import GATE_GRID  # noqa: E402
-from ranking_stats import (METRICS, TIE_POINTS, folds, metrics, paired, per_family, per_task,  # noqa: E402
+from ranking_stats import (LOTO_SCHEMES, METRICS, TIE_POINTS, folds, metrics, paired, per_family, per_task,  # noqa: E402
                            seed_mean_truth, summarize)
 
 HYPERSTAR_VARIANTS = {
@@ -248,19 +248,21 @@ def configs_fingerprint(meta) -> str:
 
 #: the fingerprint of the configurations this run ranks, and of the whole meta-dataset's (set in main)
 _CONFIGS = {"now": None, "full": None}
+#: the LOTO fold scheme of this run (``--loto-folds``); LOTO rows of the other scheme are kept on disk, not used
+_LOTO = {"scheme": "each"}
 
 
 def _row(protocol, fold, method, meta, t, seed, order, truth, seed0, **extra):
     return {"protocol": protocol, "fold": fold, "method": method, "task": meta.task_names[t],
             "family": meta.families[t], "seed": int(seed), "truth": "seed_mean", "fitted_on": FITTED_ON,
-            "configs": _CONFIGS["now"],
+            "configs": _CONFIGS["now"], **({"fold_scheme": _LOTO["scheme"]} if protocol == "loto" else {}),
             **metrics(order, truth[t]),
             "seed0": metrics(order, seed0[t]), "order": [int(i) for i in order], **extra}
 
 
 def baseline_rows(meta, protocol, n_seeds, truth, seed0, done, rows_path) -> None:
     """Random, average-rank portfolio, meta-feature kNN and oracle: cheap, in this process."""
-    for fold, train_idx, test_idx in folds(meta, protocol):
+    for fold, train_idx, test_idx in folds(meta, protocol, _LOTO["scheme"]):
         train = meta.subset(train_idx)
         avg = AverageRank().fit(train)
         knn = NearestNeighbors(k=3).fit(train)
@@ -284,6 +286,8 @@ def load_rows(rows_path: Path, earlier: list | None = None):
                 r.get("configs") is None and _CONFIGS["now"] != _CONFIGS["full"]:
             continue  # ranked another set of configurations (a partial build's fewer columns, or the whole set)
         r.setdefault("protocol", "loto")
+        if r["protocol"] == "loto" and r.get("fold_scheme", "each") != _LOTO["scheme"]:
+            continue  # LOTO cut into the other folds (--loto-folds): another experiment
         if r.get("truth") != "seed_mean":
             legacy.append(r)
         elif r.get("fitted_on") == FITTED_ON:
@@ -562,6 +566,10 @@ def main() -> None:
     parser.add_argument("--meta", default=None)
     parser.add_argument("--protocol", choices=["loto", "lofo", "both"], default="both")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--loto-folds", choices=[s.replace("_", "-") for s in LOTO_SCHEMES], default="each",
+                        help="LOTO folds: 'each' (default: one fit per task) or 'per-family' (fold j holds out the "
+                             "j-th task of every family: each held-out task's siblings are still all in training, "
+                             "with as many fits as the largest family has tasks)")
     parser.add_argument("--variants", nargs="*", default=["hyperstar_gated"],
                         choices=list(HYPERSTAR_VARIANTS))
     parser.add_argument("--workers", type=int, default=2, help="parallel processes for the recommender fits")
@@ -579,6 +587,7 @@ def main() -> None:
     args = parser.parse_args()
     protocols = ["loto", "lofo"] if args.protocol == "both" else [args.protocol]
     command = "python benchmarks/ranking_benchmark.py " + " ".join(sys.argv[1:])
+    _LOTO["scheme"] = args.loto_folds.replace("-", "_")
     t_start = time.perf_counter()
     meta = _load(args.meta, args.complete_only)
     if meta.n_configs < 2 or meta.n_tasks < 2:
@@ -619,7 +628,7 @@ def main() -> None:
             baseline_rows(meta, p, args.seeds, truth, seed0, done, rows_path)
         # jobs: seed by seed (a --seeds 1 run is complete before seed 1 starts), LOFO folds first (8 fits, not 29)
         jobs = [(p, fold, tr, te, seed, v) for seed in range(args.seeds) for p in sorted(protocols, key="lofo loto".split().index)
-                for fold, tr, te in folds(meta, p) for v in fitted_variants
+                for fold, tr, te in folds(meta, p, _LOTO["scheme"]) for v in fitted_variants
                 if any((p, v, meta.task_names[t], seed) not in done for t in te)]
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from multiprocessing import get_context
@@ -743,8 +752,13 @@ def _header(meta, args, notes, protocol):
             "family is ranked. (The frozen feature backbone was pre-trained on a source task of upper-case glyphs "
             "and 8 procedural shapes outside the suite; it is the same in every fold.)"
             if protocol == "lofo" else
-            f"LOTO: each task is ranked by methods fitted on the other {meta.n_tasks - 1} tasks, its own family's "
-            "siblings included."),
+            (f"LOTO: each task is ranked by methods fitted on the other {meta.n_tasks - 1} tasks, its own family's "
+             "siblings included." if _LOTO["scheme"] == "each" else
+             f"LOTO, one task per family per fold (`--loto-folds per-family`): fold j holds out the j-th task of "
+             f"every family, {len(folds(meta, 'loto', 'per_family'))} folds, so each task is ranked by methods fitted "
+             "without it and with every sibling of its own family, but also without one task of each other family "
+             "(fewer training tasks than the one-task-per-fold LOTO; the scheme was chosen for its cost, before any "
+             "run).")),
         "",
         f"Paired comparison with the average-rank portfolio, per task (seeded methods: mean over seeds): win if the "
         f"method's regret@1 is more than {TIE_POINTS} points below the portfolio's, loss if more than {TIE_POINTS} "

@@ -89,11 +89,28 @@ def seed_mean_truth(meta) -> tuple[np.ndarray, np.ndarray, dict]:
     return truth, count, notes
 
 
-def folds(meta, protocol: str) -> list[tuple[str, list[int], list[int]]]:
+#: how LOTO folds are cut: "each" (one fold per task, the classic protocol) or "per_family" (fold j holds out the
+#: j-th task of every family, so a held-out task's siblings are all in training, as in "each", with far fewer fits)
+LOTO_SCHEMES = ("each", "per_family")
+
+
+def folds(meta, protocol: str, loto: str = "each") -> list[tuple[str, list[int], list[int]]]:
     """(fold name, training task indices, held-out task indices) for 'loto' or 'lofo'.
 
+    LOTO ``"each"``: every task is held out alone. LOTO ``"per_family"``: fold j holds out the j-th task (in the
+    meta-dataset's order) of every family with more than j tasks, so there are as many folds as the largest
+    family has tasks; every task is still held out once with all its siblings in training, and the training
+    set lacks one task of each other family (68 tasks in 4-task families: 4 fits on 51 tasks, not 68 on 67).
     LOFO: every task of the held-out family is unseen; everything is fitted on the other families."""
     T = meta.n_tasks
+    if protocol == "loto" and loto not in LOTO_SCHEMES:
+        raise ValueError(f"loto must be one of {LOTO_SCHEMES}. Got {loto!r}.")
+    if protocol == "loto" and loto == "per_family":
+        members: dict[str, list[int]] = {}
+        for t in range(T):
+            members.setdefault(meta.families[t], []).append(t)
+        held = [[m[j] for m in members.values() if len(m) > j] for j in range(max(map(len, members.values())))]
+        return [(f"loto-per-family-{j}", [i for i in range(T) if i not in set(te)], te) for j, te in enumerate(held)]
     if protocol == "loto":
         return [(meta.task_names[t], [i for i in range(T) if i != t], [t]) for t in range(T)]
     if protocol == "lofo":
