@@ -60,12 +60,13 @@ def add_metadata(sub) -> None:
                         "end more than POINTS accuracy points apart (max - min of the final validation accuracy; "
                         "5 means 0.05) runs seeds N, N+1, ... up to --max-seeds in all, decided from the runs done "
                         "(a resume decides again). Costs K - N more runs per noisy cell: with --seeds 2, --max-seeds 4 "
-                        "and 30%% of the cells noisy, 30%% more runs than the base plan (--dry-run counts those "
+                        "and a third of the cells noisy, a third more runs than the base plan (--dry-run counts those "
                         "known now). Needs --seeds (the v2 plan); default: off")
     b.add_argument("--replicate-within", type=float, default=None, metavar="POINTS",
                    help="with --replicate-above: replicate only the contenders, the noisy cells whose best seed ends "
                         "within POINTS accuracy points of the task's best cell (its mean over the seeds done); a cell "
-                        "far below the best gets no more seeds, since no pick depends on it (default: every noisy cell)")
+                        "far below the best gets no more seeds, since no top-k pick depends on it; decided once every base cell is done "
+                        "(default: every noisy cell)")
     b.add_argument("--max-seeds", type=int, default=4, metavar="K",
                    help="with --replicate-above: the most runs a noisy cell gets, base seeds included (default 4)")
     b.add_argument("--order", choices=("config", "task"), default="config",

@@ -494,7 +494,8 @@ def build_meta_dataset(
     final validation accuracies spread by more than that gets further seeds (``seeds``, ``seeds+1``, ...) up
     to ``max_seeds`` runs in all, after every base cell (:mod:`hyperstar.meta.replicate`): decided from the rows
     done when the build starts, and once more when its cells are done (for the cells it finished). With
-    ``replicate_within`` (points), only the noisy cells whose best seed ends that close to the task's best mean.
+    ``replicate_within`` (points), only the noisy cells whose best seed ends that close to the task's best mean,
+    decided only once every base cell is done (a task's best can still rise before).
     """
     if progress not in (None, True, False, "lines"):
         raise InvalidInputError(f"The 'progress' argument must be True, False, None or 'lines'. Got {progress!r}.")
@@ -520,6 +521,8 @@ def build_meta_dataset(
             done = {(r["task"], r["config_id"], int(r.get("seed", 0))) for r in rows}
             cells = _cells(manifest, names, done, seeds, plan["noise_ids"], order, fixed,
                            further_runs(rows, manifest, names, seeds, replicate_above, max_seeds, replicate_within))
+            if not again and replicate_within is not None and any(c["seed"] < seeds for c in cells):
+                cells = [c for c in cells if c["seed"] < seeds]  # contenders once every base cell is in: the best may rise
             cells = [c for c in cells if not again or c["seed"] >= seeds][:left]
             if again and (not cells or (deadline is not None and time.monotonic() >= deadline)):
                 break

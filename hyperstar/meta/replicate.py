@@ -11,8 +11,9 @@ cell its next seeds, in the spirit of racing / intensification:
   more than ``replicate_above`` points (5.0 means 0.05 of ``val_acc``);
 - with ``within`` (accuracy points), only the *contenders* among them: cells whose best seed so far ends within
   ``within`` points of the task's best cell (the highest mean over the seeds done, among the cells whose base
-  seeds are all done). A cell whose best seed cannot reach the top is not a candidate for any pick, and more
-  seeds of it would sharpen a number no ranking metric looks at (racing spends its runs on the contenders too);
+  seeds are all done). A cell whose best seed ends that far below the top is no candidate for a pick: no
+  top-k pick or regret on its task depends on it, although rank-based scores (Spearman, average ranks) still
+  see its noise. Racing spends its runs on the contenders too;
 - a noisy cell gets the seed numbers ``seeds, seeds+1, ...`` it has not run, up to ``max_seeds`` runs in all;
   a cell at ``max_seeds`` gets no more.
 
@@ -138,7 +139,8 @@ def replicate_plan(rows: Iterable[Mapping[str, Any]], tasks: Sequence[str], conf
     seeds done so far spread by more than ``replicate_above`` accuracy points (:func:`spread_points`; NaN
     finals are left out, see the module's notes), the seed numbers from ``seeds`` up that the cell has not
     run, until it has ``max_seeds`` runs. With ``within``, only the cells whose best finite final is at most
-    ``within`` points below the task's best mean (:func:`task_best`). In configuration-major order (each
+    ``within`` points below the task's best mean (:func:`task_best`, over the configurations of every row, not
+    only ``config_ids``; a difference of exactly ``within`` counts as within). In configuration-major order (each
     configuration on every task before the next), seeds increasing within a cell.
     """
     where = "replicate_plan"
@@ -157,7 +159,7 @@ def replicate_plan(rows: Iterable[Mapping[str, Any]], tasks: Sequence[str], conf
             if not spread > replicate_above:  # NaN (fewer than two finite finals) is not noisy
                 continue
             if within is not None and not 100.0 * (best[task] - max(v for v in done.values() if math.isfinite(v))) \
-                    <= within:  # not a contender: its best seed ends too far below the task's best
+                    <= within + 1e-9:  # not a contender: its best seed ends too far below the task's best
                 continue
             wanted, seed = max_seeds - len(done), seeds
             while wanted > 0:

@@ -103,6 +103,22 @@ def test_with_within_only_the_contenders_of_each_task_are_replicated():
     assert ("t", "c2", 2) in plan(lowered, tasks=tasks, configs=configs, max_seeds=3, within=1.0)
 
 
+def test_within_boundaries_nan_finals_and_bad_values():
+    nan = float("nan")
+    rows = [row("t", "c1", 0, 0.80), row("t", "c1", 1, 0.81),      # best mean 0.805
+            row("t", "c0", 0, 0.30), row("t", "c0", 1, 0.755)]     # better seed exactly 5 points below it
+    assert plan(rows, configs=("c0", "c1"), max_seeds=3, within=5.0) == [("t", "c0", 2)]
+    assert plan(rows, configs=("c0", "c1"), max_seeds=3, within=4.9) == []
+    # a NaN final is left out of the best: c2's mean is its finite seed, 0.95, so c0 is 19.5 points below
+    with_nan = rows + [row("t", "c2", 0, 0.95), row("t", "c2", 1, nan)]
+    assert plan(with_nan, configs=("c0", "c1", "c2"), max_seeds=3, within=5.0) == []
+    assert plan(with_nan, configs=("c0", "c1", "c2"), max_seeds=3, within=20.0) == [("t", "c0", 2)]
+    with pytest.raises(InvalidInputError, match="'replicate_within' argument of replicate_plan must be a finite"):
+        plan([], within=-1.0)
+    with pytest.raises(InvalidInputError, match="'replicate_within'"):
+        plan([], within=float("nan"))
+
+
 @pytest.mark.parametrize("above, max_seeds, match", [
     (0.0, 4, "'replicate_above' argument of replicate_plan must be a finite number in \\(0.0, 100.0\\]"),
     (-1.0, 4, "'replicate_above'"), (float("nan"), 4, "'replicate_above'"), ("5", 4, "'replicate_above'"),
@@ -114,10 +130,6 @@ def test_with_within_only_the_contenders_of_each_task_are_replicated():
 def test_bad_settings_are_clear_errors(above, max_seeds, match):
     with pytest.raises(InvalidInputError, match=match):
         plan([], above=above, max_seeds=max_seeds)
-    with pytest.raises(InvalidInputError, match="'replicate_within' argument of replicate_plan must be a finite"):
-        plan([], within=-1.0)
-    with pytest.raises(InvalidInputError, match="'replicate_within'"):
-        plan([], within=float("nan"))
 
 
 def test_a_build_refuses_replication_without_the_seeds_plan_and_writes_nothing(tmp_path):
@@ -216,6 +228,27 @@ def test_a_build_with_replicate_within_gives_seeds_to_the_noisy_contenders_only(
     # without it, the noisy cell left out gets its seeds too (the contender is at max_seeds now)
     assert estimate_build(out, recipes=recipes, seeds=2, replicate_above=5.0, n_timed=0,
                           **{k: v for k, v in TINY.items() if k != "progress"})["replicate_cells"] == 2
+
+
+def test_with_replicate_within_a_resumed_build_decides_the_contenders_after_its_base_cells(tmp_path, monkeypatch):
+    """A cell that leads its task when the build resumes, but is beaten by a later configuration, gets no seeds."""
+    names, recipes = _tasks(2)
+    real = builder._run_cell
+    finals = {(names[0], "c0000"): (0.2, 0.6), (names[0], "c0002"): (0.9, 0.9)}
+
+    def run_cell(cell):
+        rec = real(cell)
+        rec["val_acc"] = [finals.get((cell["task"], cell["config_id"]), (0.5, 0.5))[cell["seed"] % 2]]
+        return rec
+
+    monkeypatch.setattr(builder, "_run_cell", run_cell)
+    out = tmp_path / "m"
+    build_meta_dataset(out, recipes=recipes, seeds=2, max_cells=4, **TINY)   # c0000 on both tasks: it leads
+    assert plan(read_records(out / RESULTS), tasks=names, configs=("c0000",), within=5.0) == [
+        (names[0], "c0000", 2), (names[0], "c0000", 3)]                       # a contender now ...
+    build_meta_dataset(out, recipes=recipes, seeds=2, replicate_above=5.0, replicate_within=5.0, **TINY)
+    rows = read_records(out / RESULTS)
+    assert len(rows) == 12 and all(r["seed"] < 2 for r in rows)               # ... 30 points behind c0002 later
 
 
 def test_one_build_runs_the_base_cells_first_then_replicates_the_noisy_ones_it_finished(tmp_path, monkeypatch):
