@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from hyperstar.cli._common import backbone_flags, device_flag, image_flags, json_flag, print_json, seed_flag, stderr_tty
+from hyperstar.cli._common import (backbone_flags, device_flag, image_flags, json_flag, print_json, seed_flag,
+                                   sigterm_as_interrupt, stderr_tty)
 
 #: where ``metadata build`` writes without ``--out``: the current directory, never the installed package
 DEFAULT_BUILD_OUT = "hyperstar-meta"
@@ -298,6 +299,7 @@ def cmd_metadata_build(args: argparse.Namespace) -> int:
             print(f"estimate: {est['cells_to_run']} cells x {est['seconds_per_cell']:.1f} s / {est['workers']} workers "
                   f"= {est['estimated_hours']:.2f} h ({est['estimated_hours'] / 24:.2f} days)")
         return 0
+    sigterm_as_interrupt()  # `kill` stops a background build as Ctrl-C does: the lock is released, finished rows kept
     meta = build_meta_dataset(args.out, recipes=recipes, progress=stderr_tty() or "lines", max_hours=args.max_hours, **plan)
     info = meta.info()
     from hyperstar.meta.analysis import planned_cells

@@ -96,3 +96,33 @@ def test_a_build_whose_stderr_is_not_a_terminal_writes_plain_progress_lines(tmp_
     err = capsys.readouterr().err
     assert code == 0 and "\r" not in err  # capsys' stderr is no terminal: lines, not a redrawn bar
     assert "meta-data: 1/2 cells (50.0%), 1 in" in err and "meta-data: 2/2 cells (100.0%)" in err
+
+
+def test_sigterm_stops_a_background_build_like_ctrl_c_and_releases_its_folder(tmp_path):
+    """`kill PID` on a nohup build: exit 130, the lock's owner note removed (the next run takes no stale lock
+    over), every finished row kept and the resume goes on from them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "m"
+    cmd = [sys.executable, "-m", "hyperstar", "metadata", "build", "--out", str(out), "--tasks", "tiny",
+           "--backbone", "smallcnn_tiny", "--weights", "none", "--resolution", "16", "--max-budget", "1",
+           "--workers", "1", "--n-configs", "8", "--seeds", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not (results.is_file() and results.read_text()):
+        time.sleep(0.2)
+    assert proc.poll() is None, "the build ended before it could be stopped: give it more cells"
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not (out / ".lock.owner").exists()
+    kept = results.read_text().splitlines()
+    assert kept and all(json.loads(line) for line in kept)
+    again = subprocess.run(cmd + ["--max-cells", "1"], capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0 and "ended without releasing it" not in again.stderr
+    assert len(results.read_text().splitlines()) == len(kept) + 1
