@@ -17,7 +17,7 @@ cell its next seeds, in the spirit of racing / intensification:
 - a noisy cell gets the seed numbers ``seeds, seeds+1, ...`` it has not run, up to ``max_seeds`` runs in all;
   a cell at ``max_seeds`` gets no more.
 
-On the v2 build's first 4,927 complete cells, 34% spread by more than 5 points, but only 10% of those had a
+On the v2 build's first 4,927 complete cells, 34% spread by more than 5 points, but only 11% of those had a
 seed within 5 points of their task's best: the rest ended far below it on both seeds. With 2 base seeds,
 the spread ``d`` of a cell makes the standard error of its mean ``d / 2``, so ``replicate_above=2`` with
 ``within=5`` replicates the contenders whose mean is uncertain by more than a point.
